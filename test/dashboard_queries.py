@@ -207,7 +207,7 @@ class Expander:
         if name == "__unixEpochFilter":
             return "%s >= %d AND %s <= %d" % (args[0], self.from_ms // 1000,
                                               args[0], self.to_ms // 1000)
-        raise ValueError("unknown macro %r" % name)
+        raise ValueError("unknown (or not emulated) macro %r" % name)
 
     def expand(self, sql):
         sql = self.backend(self.frontend(sql))
