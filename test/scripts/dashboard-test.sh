@@ -21,9 +21,9 @@
 
 set -uo pipefail
 # shellcheck source=test/common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../common.sh" || { echo "FAIL: cannot read test/common.sh"; exit 1; }
 # shellcheck source=test/scripts/lib/cluster.sh
-. "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib/cluster.sh" || po_die "cannot read test/scripts/lib/cluster.sh"
 cd "$PO_ROOT" || exit 1
 
 dashboard="$PO_ROOT/dashboards/pool_observer.json"
