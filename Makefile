@@ -1,0 +1,46 @@
+# pool_observer — PGXS build
+MODULE_big = pool_observer
+OBJS = src/pool_observer.o src/guc.o src/shmem.o src/worker.o \
+	src/sample.o src/detect.o src/policy.o src/persist.o src/funcs.o
+EXTENSION = pool_observer
+DATA = $(wildcard pool_observer--*.sql)
+PGFILEDESC = "pool_observer - connection pool observer"
+PG_CPPFLAGS = -I$(srcdir)/src
+
+REGRESS = setup settings views functions privileges
+REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
+	--temp-instance=./tmp_check_regress
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+PROVE_FLAGS = --timer
+
+EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs \
+	regression.out log demo/data demo/log
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# ---------------------------------------------------------------------------
+# Project targets (see README.md).  These wrap scripts in test/ and bench/
+# that install what they need when run as root on Debian.
+# ---------------------------------------------------------------------------
+.PHONY: test demo demo-stop bench lint deps
+
+deps:
+	bash test/deps.sh
+
+test:
+	bash test/run-all.sh
+
+demo:
+	bash test/demo.sh start
+
+demo-stop:
+	bash test/demo.sh stop
+
+bench:
+	bash bench/run.sh
+
+lint:
+	bash test/lint.sh

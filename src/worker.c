@@ -1,0 +1,139 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The sampler background worker: signals, latch and timing.
+ *
+ * The worker sleeps on its latch until the next sample is due or a backend
+ * asks for one (sample_now()), takes the sample in a per-cycle memory
+ * context, and reports its own cost.  SIGTERM ends it through die(); the
+ * postmaster restarts it after bgw_restart_time.  An ERROR also ends it
+ * (and it is restarted), so no error can leave it half-working.
+ *
+ * IDENTIFICATION
+ *	  src/worker.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "pool_observer.h"
+
+static TimestampTz next_sample_at = 0;
+
+/* Milliseconds until the next periodic sample is due. */
+static long
+po_ms_until_next_sample(void)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		ms;
+
+	if (!po_enabled)
+		return 60000L;
+	if (next_sample_at <= now)
+		return 0;
+	ms = (long) ((next_sample_at - now + 999) / 1000);
+	return Min(ms, (long) po_sample_interval);
+}
+
+static bool
+po_sample_requested(void)
+{
+	bool		req;
+
+	SpinLockAcquire(&po_shared->mutex);
+	req = po_shared->sample_requests > po_shared->requests_served;
+	SpinLockRelease(&po_shared->mutex);
+	return req;
+}
+
+static void
+po_worker_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&po_shared->mutex);
+	po_shared->worker_pid = 0;
+	po_shared->worker_latch = NULL;
+	SpinLockRelease(&po_shared->mutex);
+	/* wake anyone in sample_now(): it will see that nobody is sampling */
+	ConditionVariableBroadcast(&po_shared->sample_cv);
+}
+
+void
+po_worker_main(Datum main_arg)
+{
+	MemoryContext cycle_cxt;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	/* shared catalogs only: role and database names */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	if (po_shared == NULL)
+		ereport(ERROR,
+				errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				errmsg("pool_observer shared memory is not initialized"));
+
+	SpinLockAcquire(&po_shared->mutex);
+	po_shared->worker_pid = MyProcPid;
+	po_shared->worker_latch = MyLatch;
+	po_shared->worker_started_at = GetCurrentTimestamp();
+	po_shared->worker_starts++;
+	SpinLockRelease(&po_shared->mutex);
+	before_shmem_exit(po_worker_detach, (Datum) 0);
+
+	pgstat_report_appname("pool_observer sampler");
+
+	if (!po_status_attach())
+		ereport(LOG,
+				errmsg("pool_observer sampler uses the slower backend status snapshot"),
+				errdetail("The shared backend status array could not be attached."));
+
+	cycle_cxt = AllocSetContextCreate(TopMemoryContext,
+									  "pool_observer sample",
+									  ALLOCSET_DEFAULT_SIZES);
+	next_sample_at = GetCurrentTimestamp();
+
+	for (;;)
+	{
+		bool		requested;
+
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 po_ms_until_next_sample(), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			/* a new interval counts from now */
+			next_sample_at = GetCurrentTimestamp();
+			po_policy_reset_local();
+		}
+
+		requested = po_sample_requested();
+		if (!requested && (!po_enabled || GetCurrentTimestamp() < next_sample_at))
+			continue;
+
+		MemoryContextReset(cycle_cxt);
+		po_sample_once(cycle_cxt);
+
+		next_sample_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													 po_sample_interval);
+	}
+}
