@@ -238,8 +238,9 @@ typedef struct PoShared
 
 	ConditionVariable sample_cv;
 
-	/* ring of new connections: head is atomic, the rest is the worker's */
+	/* ring of new connections: head is atomic, tail is the sampler's own */
 	pg_atomic_uint64 ring_head;
+	uint64		ring_tail;
 
 	/* guarded by lock */
 	PoServerSample server;

@@ -493,12 +493,12 @@ make_key(PoPoolKey *key, Oid dbid, Oid roleid, const PoAddr *addr,
 static int64
 drain_connection_ring(TimestampTz now)
 {
-	static uint64 tail = 0;
+	uint64		tail = po_shared->ring_tail;
 	uint64		head = pg_atomic_read_u64(&po_shared->ring_head);
 	int64		count = 0;
 	uint64		lost = 0;
 
-	if (head < tail)			/* shared memory was re-created */
+	if (head < tail)			/* cannot happen; start over */
 		tail = head;
 	if (head - tail > PO_CONN_RING_SIZE)
 	{
@@ -557,6 +557,9 @@ drain_connection_ring(TimestampTz now)
 		else
 			lost++;
 	}
+
+	/* kept in shared memory, so a restarted sampler goes on from here */
+	po_shared->ring_tail = tail;
 
 	if (lost > 0)
 	{
