@@ -21,6 +21,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object depends on the shared headers (PGXS tracks no dependencies).
+$(OBJS): src/pool_observer.h src/po_compat.h
+
 # ---------------------------------------------------------------------------
 # Project targets (see README.md).  These wrap scripts in test/ and bench/
 # that install what they need when run as root on Debian.
