@@ -175,6 +175,7 @@ if po_is_root; then
 			--exclude=/log --exclude=/demo --exclude=/regression.diffs \
 			--exclude=/regression.out --exclude=/bench/out \
 			"$PO_ROOT/" "$WORK/src/" &&
+		mkdir -p "$WORK/tmp" &&
 		chown -R "$PO_PG_USER": "$WORK"; then
 		RUN_DIR="$WORK/src"
 		po_log "cluster-side steps run as $PO_PG_USER in $RUN_DIR"
@@ -185,9 +186,17 @@ else
 	RUN_DIR="$PO_ROOT"
 fi
 
-# in_run_dir CMD...: run CMD in $RUN_DIR as the cluster user.
+# in_run_dir CMD...: run CMD in $RUN_DIR as the cluster user.  In the temp
+# copy, TMPDIR points inside it too, so the socket directories that
+# pg_regress and the TAP framework make go away with it.
 in_run_dir() {
-	(cd "$RUN_DIR" && po_as_pg_user "$@")
+	(
+		cd "$RUN_DIR" || exit 1
+		if [ -n "$WORK" ]; then
+			export TMPDIR="$WORK/tmp"
+		fi
+		po_as_pg_user "$@"
+	)
 }
 
 # ---------------------------------------------------------------------------
