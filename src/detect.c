@@ -212,7 +212,7 @@ build_lock_graph(PoSample *s)
 		pids = (int32 *) ARR_DATA_PTR(arr);
 		for (j = 0; j < n; j++)
 		{
-			PidIndex	key;
+			PidIndex	key = {0};
 			PidIndex   *hit;
 
 			add_pid(&s->blockers[i], &s->nblockers[i], pids[j]);

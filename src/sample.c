@@ -281,7 +281,7 @@ po_read_backends(PoBackend *out, int max)
 		{
 			LocalPgBackendStatus *local = po_local_beentry(i);
 			PoBackend  *b = &out[n];
-			PoProcInfo	key;
+			PoProcInfo	key = {0};
 			PoProcInfo *pi;
 
 			if (local == NULL || local->backendStatus.st_procpid <= 0)
