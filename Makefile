@@ -12,7 +12,6 @@ REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 	--temp-instance=./tmp_check_regress
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
-PROVE_FLAGS = --timer
 
 EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs \
 	regression.out log demo/data demo/log
@@ -20,6 +19,9 @@ EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs \
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# Makefile.global resets PROVE_FLAGS, so add ours after it.
+PROVE_FLAGS += --timer
 
 # Every object depends on the shared headers (PGXS tracks no dependencies).
 $(OBJS): src/pool_observer.h src/po_compat.h
