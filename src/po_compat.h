@@ -32,6 +32,11 @@ extern void po_init_srf(FunctionCallInfo fcinfo);
 #define PO_NEED_INIT_SRF 1
 #endif
 
+/* 15 renamed EmitWarningsOnPlaceholders(). */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
+#endif
+
 /* Shared memory is requested from shmem_request_hook since 15. */
 #if PG_VERSION_NUM >= 150000
 #define PO_HAVE_SHMEM_REQUEST_HOOK 1
