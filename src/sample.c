@@ -48,6 +48,7 @@ typedef struct PoPoolEntry
 } PoPoolEntry;
 
 static PoPool *local_pools = NULL;
+static PoBackend *backends_buf = NULL;
 static HTAB *pool_hash = NULL;
 static int	free_pool_slots = 0;
 static uint32 local_reset_generation = 0;
@@ -195,34 +196,39 @@ read_status_slot(int slot, PoBackend *b)
 	return false;
 }
 
-/* Wait event and lock wait start of every backend, indexed by status slot. */
-static void
-read_proc_info(PoProcInfo *info, int nslots)
+/* Copy the PGPROC fields we need; pid was checked by the caller. */
+static inline void
+copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start,
+		  TransactionId *xmin)
+{
+	*wei = *((volatile uint32 *) &proc->wait_event_info);
+	*xmin = *((volatile TransactionId *) &proc->xmin);
+	*lock_wait_start = 0;
+	if ((*wei & 0xFF000000) == PG_WAIT_LOCK)
+		*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+}
+
+/* Wait information of every backend with its pid, for the snapshot path. */
+static int
+read_proc_info(PoProcInfo *info, int max)
 {
 	int			i;
+	int			n = 0;
 	int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
 
-	memset(info, 0, sizeof(PoProcInfo) * nslots);
-	for (i = 0; i < nprocs; i++)
+	for (i = 0; i < nprocs && n < max; i++)
 	{
 		PGPROC	   *proc = &ProcGlobal->allProcs[i];
 		int			pid = proc->pid;
-		int			slot;
-		uint32		wei;
 
 		if (pid == 0)
 			continue;
-		slot = po_status_slot_of_proc(proc, i);
-		if (slot < 0 || slot >= nslots)
-			continue;
-		wei = *((volatile uint32 *) &proc->wait_event_info);
-		info[slot].pid = pid;
-		info[slot].wait_event_info = wei;
-		info[slot].xmin = *((volatile TransactionId *) &proc->xmin);
-		if ((wei & 0xFF000000) == PG_WAIT_LOCK)
-			info[slot].lock_wait_start =
-				(TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+		info[n].pid = pid;
+		copy_proc(proc, &info[n].wait_event_info, &info[n].lock_wait_start,
+				  &info[n].xmin);
+		n++;
 	}
+	return n;
 }
 
 static int
@@ -235,6 +241,51 @@ cmp_procinfo_pid(const void *a, const void *b)
 }
 
 /*
+ * The PGPROC of each status slot, remembered across samples so that a
+ * steady server costs one PGPROC read per backend rather than a scan of
+ * every PGPROC.  An entry is trusted only while its pid matches; any miss
+ * rebuilds the whole map with one scan.
+ */
+static PGPROC **proc_of_slot = NULL;
+
+static void
+rebuild_proc_map(void)
+{
+	int			i;
+	int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
+
+	if (proc_of_slot == NULL)
+		proc_of_slot = MemoryContextAlloc(TopMemoryContext,
+										  sizeof(PGPROC *) * MaxBackends);
+	memset(proc_of_slot, 0, sizeof(PGPROC *) * MaxBackends);
+	for (i = 0; i < nprocs; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		int			slot;
+
+		if (proc->pid == 0)
+			continue;
+		slot = po_status_slot_of_proc(proc, i);
+		if (slot >= 0 && slot < MaxBackends)
+			proc_of_slot[slot] = proc;
+	}
+}
+
+static inline PGPROC *
+proc_for(const PoBackend *b, bool *rebuilt)
+{
+	PGPROC	   *proc = proc_of_slot ? proc_of_slot[b->slot] : NULL;
+
+	if ((proc == NULL || proc->pid != b->pid) && !*rebuilt)
+	{
+		rebuild_proc_map();
+		*rebuilt = true;
+		proc = proc_of_slot[b->slot];
+	}
+	return (proc != NULL && proc->pid == b->pid) ? proc : NULL;
+}
+
+/*
  * Read every backend into out[] (at most max entries).  Returns the count.
  * Wait information is joined from PGPROC.
  */
@@ -244,15 +295,15 @@ po_read_backends(PoBackend *out, int max)
 	int			n = 0;
 	int			i;
 	int			nslots = MaxBackends;
-	PoProcInfo *info = palloc(sizeof(PoProcInfo) * nslots);
-
-	read_proc_info(info, nslots);
 
 	if (use_direct())
 	{
+		bool		rebuilt = false;
+
 		for (i = 0; i < nslots && n < max; i++)
 		{
 			PoBackend  *b = &out[n];
+			PGPROC	   *proc;
 
 			if (!read_status_slot(i, b))
 				continue;
@@ -260,21 +311,21 @@ po_read_backends(PoBackend *out, int max)
 			b->wait_event_info = 0;
 			b->lock_wait_start = 0;
 			b->xmin = InvalidTransactionId;
-			if (info[i].pid == b->pid)
-			{
-				b->wait_event_info = info[i].wait_event_info;
-				b->lock_wait_start = info[i].lock_wait_start;
-				b->xmin = info[i].xmin;
-			}
+			proc = proc_for(b, &rebuilt);
+			if (proc != NULL)
+				copy_proc(proc, &b->wait_event_info, &b->lock_wait_start,
+						  &b->xmin);
 			n++;
 		}
 	}
 	else
 	{
+		PoProcInfo *info = palloc(sizeof(PoProcInfo) * nslots);
+		int			ninfo = read_proc_info(info, nslots);
 		int			nb;
 
 		/* the snapshot has no slot numbers: join on pid */
-		qsort(info, nslots, sizeof(PoProcInfo), cmp_procinfo_pid);
+		qsort(info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
 		pgstat_clear_snapshot();
 		nb = pgstat_fetch_stat_numbackends();
 		for (i = 0; i < nb && n < max; i++)
@@ -293,7 +344,7 @@ po_read_backends(PoBackend *out, int max)
 			b->lock_wait_start = 0;
 			b->xmin = InvalidTransactionId;
 			key.pid = b->pid;
-			pi = bsearch(&key, info, nslots, sizeof(PoProcInfo), cmp_procinfo_pid);
+			pi = bsearch(&key, info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
 			if (pi != NULL)
 			{
 				b->wait_event_info = pi->wait_event_info;
@@ -302,8 +353,8 @@ po_read_backends(PoBackend *out, int max)
 			}
 			n++;
 		}
+		pfree(info);
 	}
-	pfree(info);
 	return n;
 }
 
@@ -830,7 +881,11 @@ po_sample_once(MemoryContext cycle_cxt)
 
 	memset(&s, 0, sizeof(s));
 	s.now = GetCurrentTimestamp();
-	s.backends = palloc(sizeof(PoBackend) * MaxBackends);
+	/* allocated once: a fresh 40 kB array every sample costs page faults */
+	if (backends_buf == NULL)
+		backends_buf = MemoryContextAlloc(TopMemoryContext,
+										  sizeof(PoBackend) * MaxBackends);
+	s.backends = backends_buf;
 	s.nbackends = po_read_backends(s.backends, MaxBackends);
 
 	for (i = 0; i < po_pool_slots(); i++)
