@@ -5,7 +5,8 @@
  *
  * The postmaster does both, as pg_stat_statements does: it saves from its
  * shmem exit callback when every other process is gone (and not after a
- * crash), and loads right after creating the shared memory.  The file is
+ * crash or an immediate shutdown), and loads right after creating the
+ * shared memory.  The file is
  * removed once read, so a crash never brings back stale state.
  *
  * Format: a header (magic, format version, record sizes and counts), the
@@ -21,9 +22,12 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xlog_internal.h"
+#include "catalog/pg_control.h"
 #include "miscadmin.h"
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
@@ -57,8 +61,42 @@ write_all(FILE *f, const void *data, Size len, pg_crc32c *crc)
 }
 
 /*
+ * Did the server shut down cleanly, with a shutdown checkpoint (or
+ * restartpoint, on a standby)?  The postmaster exits with code 0 after an
+ * immediate shutdown too, when every other process was killed wherever it
+ * was -- possibly in the middle of writing the shared state -- so the exit
+ * code alone does not tell.  pg_control does.  No ereport here: this runs
+ * while the postmaster exits.
+ */
+static bool
+shutdown_was_clean(void)
+{
+	ControlFileData control;
+	pg_crc32c	crc;
+	int			fd;
+	bool		ok;
+
+	fd = OpenTransientFile(XLOG_CONTROL_FILE, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	ok = read(fd, &control, sizeof(control)) == sizeof(control);
+	CloseTransientFile(fd);
+	if (!ok)
+		return false;
+
+	INIT_CRC32C(crc);
+	COMP_CRC32C(crc, &control, offsetof(ControlFileData, crc));
+	FIN_CRC32C(crc);
+	if (!EQ_CRC32C(crc, control.crc))
+		return false;
+	return control.state == DB_SHUTDOWNED ||
+		control.state == DB_SHUTDOWNED_IN_RECOVERY;
+}
+
+/*
  * on_shmem_exit callback of the postmaster.  code != 0 means a crash or
- * an abnormal exit: then nothing is saved.
+ * an abnormal exit; an immediate shutdown exits with 0 but leaves no
+ * shutdown checkpoint.  In both cases nothing is saved.
  */
 void
 po_persist_save(int code, Datum arg)
@@ -71,6 +109,12 @@ po_persist_save(int code, Datum arg)
 
 	if (code != 0 || po_shared == NULL)
 		return;
+	if (!shutdown_was_clean())
+	{
+		ereport(LOG,
+				errmsg("pool_observer state not saved: the server was not shut down cleanly"));
+		return;
+	}
 
 	f = AllocateFile(PO_STATE_TMPFILE, PG_BINARY_W);
 	if (f == NULL)
