@@ -123,6 +123,67 @@ ensure_episodes(void)
 						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 }
 
+/*
+ * Take over the episodes a previous sampler left open in the ring.  The
+ * postmaster restarts the sampler after SIGTERM or an ERROR; its episode
+ * table was local and is gone, so without this an ongoing condition would
+ * get a second row while the first one stayed open for ever.  Session and
+ * server episodes have everything their key needs in the event and go on
+ * as the same row, with their recorded action.  Pool episodes are keyed by
+ * the old sampler's pool table: they end now, and a condition that
+ * persists opens a new episode.  Called once, before the first sample.
+ */
+void
+po_detect_take_over(void)
+{
+	int			i;
+
+	ensure_episodes();
+	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < po_max_events; i++)
+	{
+		PoEvent    *ev = &po_events[i];
+		PoEpisodeKey key;
+		PoEpisode  *ep;
+		bool		found;
+
+		if (ev->id == 0 || ev->ended_at != 0)
+			continue;
+		if (ev->has_pool ||
+			(ev->pid == 0 && ev->kind != PO_EVENT_SERVER_CONNECTIONS_HIGH))
+		{
+			ev->ended_at = ev->last_seen_at;
+			continue;
+		}
+
+		/* as session_episode() and po_detect() make them */
+		memset(&key, 0, sizeof(key));
+		key.kind = ev->kind;
+		if (ev->pid != 0)
+		{
+			key.pid = ev->pid;
+			key.backend_start = ev->backend_start;
+			key.cond_start = ev->started_at;
+		}
+
+		ep = hash_search(episodes, &key, HASH_ENTER, &found);
+		if (found)
+		{
+			/* a duplicate can only be stale: end it */
+			ev->ended_at = ev->last_seen_at;
+			continue;
+		}
+		memset(((char *) ep) + sizeof(PoEpisodeKey), 0,
+			   sizeof(PoEpisode) - sizeof(PoEpisodeKey));
+		memcpy(&ep->ev, ev, sizeof(PoEvent));
+		ep->seen_cycle = cycle;
+		ep->suppressed_once = ev->action == PO_ACTION_SUPPRESSED;
+		ep->acted = ev->action != PO_ACTION_NONE &&
+			ev->action != PO_ACTION_SUPPRESSED;
+	}
+	LWLockRelease(po_shared->lock);
+}
+
 /* Smallest positive of two thresholds, 0 if neither is set. */
 static int
 open_threshold(int detect_ms, int act_ms)

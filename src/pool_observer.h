@@ -355,6 +355,7 @@ extern void po_detect(PoSample *s);
 extern void po_detect_publish_locked(PoSample *s);
 extern void po_detect_after_publish(PoSample *s);
 extern void po_detect_reset_local(void);
+extern void po_detect_take_over(void);
 extern void po_event_log(const PoEvent *ev, const char *what);
 extern uint64 po_event_insert_locked(PoEvent *ev);
 extern const char *po_event_kind_name(int kind);

@@ -52,6 +52,7 @@ static PoBackend *backends_buf = NULL;
 static HTAB *pool_hash = NULL;
 static int	free_pool_slots = 0;
 static uint32 local_reset_generation = 0;
+static bool took_over = false;
 
 /* server-wide rate window */
 static TimestampTz server_win_start = 0;
@@ -877,6 +878,12 @@ po_sample_once(MemoryContext cycle_cxt)
 	{
 		po_sampler_reset_local();
 		local_reset_generation = generation;
+	}
+	if (!took_over)
+	{
+		/* a restarted sampler goes on with its predecessor's episodes */
+		po_detect_take_over();
+		took_over = true;
 	}
 
 	memset(&s, 0, sizeof(s));
