@@ -49,6 +49,13 @@ typedef struct PoPoolEntry
 
 static PoPool *local_pools = NULL;
 static PoBackend *backends_buf = NULL;
+
+/*
+ * Pool slot of the backend last seen in each status slot (-1: none), so that
+ * a steady backend costs one key comparison instead of a hash lookup.  An
+ * entry is used only if that pool slot still holds the very same key.
+ */
+static int *pool_of_status_slot = NULL;
 static HTAB *pool_hash = NULL;
 static int	free_pool_slots = 0;
 static uint32 local_reset_generation = 0;
@@ -467,6 +474,11 @@ ensure_local_state(void)
 	pool_hash = hash_create("pool_observer pools", po_max_pools, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	free_pool_slots = po_max_pools;
+
+	if (pool_of_status_slot == NULL)
+		pool_of_status_slot = MemoryContextAlloc(TopMemoryContext,
+												 sizeof(int) * MaxBackends);
+	memset(pool_of_status_slot, -1, sizeof(int) * MaxBackends);
 }
 
 /* Forget every pool, episode and cached name (after reset()). */
@@ -672,6 +684,7 @@ build_pools(PoSample *s, PoServerSample *server, int64 new_conns)
 		PoBackend  *b = &s->backends[i];
 		PoPoolKey	key;
 		PoPool	   *p;
+		int			cached;
 
 		switch (b->type)
 		{
@@ -692,8 +705,23 @@ build_pools(PoSample *s, PoServerSample *server, int64 new_conns)
 				continue;
 		}
 
-		make_key(&key, b->dbid, b->roleid, &b->addr, b->appname);
-		b->pool = pool_slot_for(&key, s->now);
+		/* b->appname is zero-padded (copy_status): no strlcpy needed */
+		memset(&key, 0, sizeof(PoPoolKey));
+		key.dbid = b->dbid;
+		key.roleid = b->roleid;
+		key.addr = b->addr;
+		memcpy(key.appname, b->appname, NAMEDATALEN);
+		if (b->slot >= 0 && b->slot < MaxBackends &&
+			(cached = pool_of_status_slot[b->slot]) >= 0 &&
+			cached < po_max_pools && local_pools[cached].in_use &&
+			memcmp(&local_pools[cached].key, &key, sizeof(PoPoolKey)) == 0)
+			b->pool = cached;
+		else
+		{
+			b->pool = pool_slot_for(&key, s->now);
+			if (b->slot >= 0 && b->slot < MaxBackends)
+				pool_of_status_slot[b->slot] = b->pool;
+		}
 		p = &local_pools[b->pool];
 
 		p->connections++;
