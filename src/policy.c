@@ -32,8 +32,10 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -45,7 +47,9 @@
  * The sampler is connected to no database, and until the shared relcache
  * init file exists it cannot use the shared catalogs' indexes, so syscache
  * lookups are out.  Like the autovacuum launcher it scans pg_authid and
- * pg_database instead: whole, at most once a second on a miss, and at least
+ * pg_database instead, whole: on a miss at once if a role or database
+ * changed since the last scan (the syscache invalidation messages still
+ * arrive and tell), otherwise at most once a second on a miss, and at least
  * once a minute so renames and drops show up.  Ordinary backends (the
  * on-demand functions) use the syscache.
  * ---------------------------------------------------------------------
@@ -68,6 +72,8 @@ static HTAB *db_by_oid = NULL;
 static HTAB *role_by_name = NULL;
 static HTAB *db_by_name = NULL;
 static TimestampTz maps_built_at = 0;
+static bool maps_stale = false; /* pg_authid or pg_database changed since */
+static bool maps_callbacks_registered = false;
 static bool catalog_xact_started = false;
 
 #define PO_MAPS_TTL_US		(60 * USECS_PER_SEC)
@@ -130,6 +136,13 @@ map_add(HTAB *by_oid, HTAB *by_name, Oid oid, const char *name, bool super)
 	n->oid = oid;
 }
 
+/* Syscache callback: a role or a database was created, changed or dropped. */
+static void
+maps_invalidate(Datum arg, int cacheid, uint32 hashvalue)
+{
+	maps_stale = true;
+}
+
 /* Read all roles and databases into the maps. */
 static void
 build_maps(void)
@@ -137,6 +150,13 @@ build_maps(void)
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
+
+	if (!maps_callbacks_registered)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, maps_invalidate, (Datum) 0);
+		CacheRegisterSyscacheCallback(DATABASEOID, maps_invalidate, (Datum) 0);
+		maps_callbacks_registered = true;
+	}
 
 	if (role_by_oid != NULL)
 	{
@@ -152,6 +172,9 @@ build_maps(void)
 	maps_built_at = GetCurrentTimestamp();
 
 	catalog_begin();
+	/* changes after this snapshot will mark the maps stale again */
+	AcceptInvalidationMessages();
+	maps_stale = false;
 	(void) GetTransactionSnapshot();
 
 	rel = table_open(AuthIdRelationId, AccessShareLock);
@@ -191,10 +214,20 @@ map_lookup(HTAB **map, const void *key)
 	if (*map == NULL || now - maps_built_at >= PO_MAPS_TTL_US)
 		build_maps();
 	e = hash_search(*map, key, HASH_FIND, NULL);
-	if (e == NULL && now - maps_built_at >= PO_MAPS_MIN_AGE_US)
+	if (e == NULL)
 	{
-		build_maps();
-		e = hash_search(*map, key, HASH_FIND, NULL);
+		/*
+		 * Not known: rebuild at once if a role or database changed since
+		 * the maps were built (a session of a database created a moment ago
+		 * must not get an empty name for good), else at most once a second.
+		 */
+		catalog_begin();
+		AcceptInvalidationMessages();
+		if (maps_stale || now - maps_built_at >= PO_MAPS_MIN_AGE_US)
+		{
+			build_maps();
+			e = hash_search(*map, key, HASH_FIND, NULL);
+		}
 	}
 	return e;
 }
