@@ -832,7 +832,12 @@ po_event_log(const PoEvent *ev, const char *what)
 		append_quoted(&buf, ev->query, 256);
 	}
 
-	ereport(LOG,
+	/*
+	 * Server log only: a client asking for LOG messages must not get them,
+	 * and an on-demand call must not fail after acting because a name or
+	 * query has no equivalent in the client's encoding.
+	 */
+	ereport(LOG_SERVER_ONLY,
 			errmsg("pool_observer %s: %s", what, buf.data),
 			errhidestmt(true));
 	pfree(buf.data);
