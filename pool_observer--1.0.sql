@@ -4,6 +4,32 @@
 \echo Use "CREATE EXTENSION pool_observer" to load this file. \quit
 
 --
+-- CREATE EXTENSION installs into an existing schema of that name.  Owned by
+-- an ordinary role, that role could rename it and put other objects in its
+-- place, or add overloads (terminate_idle_in_transaction(text) would catch
+-- a call with a quoted literal), and superusers using the extension would
+-- run its code.  Refuse.
+--
+DO $$
+DECLARE
+    owner pg_catalog.name;
+BEGIN
+    SELECT r.rolname INTO owner
+      FROM pg_catalog.pg_namespace n
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.nspname OPERATOR(pg_catalog.=) pg_catalog.current_schema()
+       AND NOT r.rolsuper;
+    IF FOUND THEN
+        RAISE EXCEPTION 'schema "%" must be owned by a superuser',
+                        pg_catalog.current_schema()
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('It is owned by role %I, which could replace the extension''s objects.', owner),
+                  HINT = 'Drop the schema, or make a superuser its owner, and create the extension again.';
+    END IF;
+END
+$$;
+
+--
 -- Internal functions.  The views below are the supported interface; these
 -- set-returning functions are versioned (_1_0) so that later releases can
 -- add columns under a new symbol while old SQL keeps working.
