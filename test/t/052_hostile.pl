@@ -446,6 +446,30 @@ foreach my $b (@bad)
 	like($e, $re, "ALTER SYSTEM SET $guc = $value: clear message");
 }
 
+# And every setting there is (new ones included), by its type and range.
+my @gucs = split /\n/, $node->safe_psql(
+	'postgres', q{
+SELECT name || '|' || vartype || '|' || coalesce(min_val, '') || '|' || coalesce(max_val, '')
+  FROM pg_settings WHERE name LIKE 'pool_observer.%' ORDER BY name});
+cmp_ok(scalar(@gucs), '>=', 24, scalar(@gucs) . ' pool_observer settings');
+foreach my $g (@gucs)
+{
+	my ($name, $type, $min, $max) = split /\|/, $g, -1;
+	my @values =
+		$type eq 'integer' ? ($min - 1, $max + 1, "'abc'", "'1.5e99'", "''", "'10 lightyears'")
+	  : $type eq 'real' ? ($min - 1, $max + 1, "'abc'", "'NaN'", "''")
+	  : $type eq 'bool' ? ("'maybe'", '2', "''")
+	  : $type eq 'enum' ? ("'no_such_value'", "''")
+	  : (q{'"unterminated'}, q{'a,,b'}, q{'x y'});
+	foreach my $v (@values)
+	{
+		my ($r, $o, $e) = $node->psql('postgres', "ALTER SYSTEM SET $name = $v");
+		ok($r != 0 && $e =~ /(invalid value for parameter|outside the valid range for parameter|requires a Boolean value).*"\Q$name\E"|parameter "\Q$name\E" requires/,
+			"ALTER SYSTEM SET $name = $v rejected with a clear message")
+		  or diag($e);
+	}
+}
+
 my ($ret, $out, $err) = $node->psql('postgres', 'SET pool_observer.sample_interval = 200');
 like($err, qr/parameter "pool_observer.sample_interval" cannot be changed now/,
 	'SET of a reload-only setting rejected');
