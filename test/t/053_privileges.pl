@@ -187,7 +187,6 @@ SELECT count(*) = 3 FROM pg_stat_activity
  WHERE (pid IN ($su_slow_pid, $v_slow_pid) AND state = 'active' AND query LIKE 'SELECT pg_sleep%')
     OR (pid = $waiter_pid AND wait_event_type = 'Lock')}),
 	'sessions in place');
-$node->safe_psql('postgres', 'SELECT pg_sleep(0.3)');    # past every threshold
 
 my $su_state_before = $node->safe_psql(
 	'postgres', qq{
@@ -247,7 +246,6 @@ my ($v_idle2, $v_idle2_pid) = open_session("BEGIN;\nSELECT 2;",
 	user => 'regress_victim', app => 'victim_idle2');
 my ($g_idle, $g_idle_pid) = open_session("BEGIN;\nSELECT 3;",
 	user => 'regress_grantee', app => 'grantee_idle');
-$node->safe_psql('postgres', 'SELECT pg_sleep(0.1)');
 ($ret, $out, $err) = as_role(
 	'regress_grantee', q{
 SELECT pid || ':' || done || ':' || query
