@@ -1,0 +1,1190 @@
+#!/usr/bin/env python3
+"""
+pool_observer overhead benchmark driver.
+
+Run by bench/run.sh as the postgres user (initdb refuses root) after the
+extension has been built and installed.  Everything it starts lives in
+$BENCH_TMP: throwaway clusters on a free port in 58000-58999 listening only on
+a Unix socket there, pgbench clients, wake-up calibration sleepers, and (for
+the deterministic figure) one postmaster under valgrind --tool=callgrind.
+Every wait is bounded; everything started is stopped on exit.
+
+Phases (see bench/README.md for what each column means):
+  1. callgrind   instructions per sample per backend (deterministic)
+  2. cpu         sampler CPU per second / per pass / per backend, idle and
+                 under pgbench load, 10 / 200 / 1000 connections;
+                 pool_observer at 100 ms and 10 ms alternating (A B A B) with
+                 pg_wait_sampling (defaults) running in the same cluster
+  3. tps         pgbench TPS, configurations off / po 100 ms / off (again) /
+                 po 10 ms / pg_wait_sampling, interleaved over rounds
+  4. reads       time to read full pool_history, events, pools, sessions
+                 with 1000 connections, and whether readers stall the sampler
+
+Python 3 standard library only; talks to PostgreSQL through psql / pgbench.
+"""
+import datetime
+import glob
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+# ---------------------------------------------------------------------------
+# Settings (environment)
+# ---------------------------------------------------------------------------
+
+
+def env(name, default):
+    v = os.environ.get(name)
+    return default if v is None or v == "" else v
+
+
+BIN = env("PGBIN", "/usr/lib/postgresql/15/bin")
+TMP = os.environ["BENCH_TMP"]
+QUICK = env("BENCH_QUICK", "0") == "1"
+ROUNDS = int(env("BENCH_ROUNDS", 1 if QUICK else 3))
+SECONDS = float(env("BENCH_SECONDS", 3 if QUICK else 5))
+TPS_SECONDS = float(env("BENCH_TPS_SECONDS", 2 if QUICK else 4))
+CONNS = [int(x) for x in env("BENCH_CONNECTIONS", "10,200,1000").split(",")]
+TPS_CLIENTS = [int(x) for x in env("BENCH_TPS_CLIENTS", "16,200").split(",")]
+SCALE = int(env("BENCH_SCALE", 5 if QUICK else 10))
+HIST_BUCKETS = int(env("BENCH_HISTORY_BUCKETS", 8 if QUICK else 24))
+HIST_POOLS = int(env("BENCH_HISTORY_POOLS", 960))
+HIST_CONNS = int(env("BENCH_HISTORY_CONNECTIONS", 1000))
+READ_REPS = int(env("BENCH_READ_REPS", 3 if QUICK else 5))
+CG_STEP = int(env("BENCH_CG_STEP", 50 if QUICK else 190))
+CG_SAMPLES = int(env("BENCH_CG_SAMPLES", 5))
+PHASES = env("BENCH_PHASES", "callgrind,cpu,tps,reads").split(",")
+PGWS_NOTE = env("BENCH_PGWS_NOTE", "")
+DEADLINE = time.time() + float(env("BENCH_TIMEOUT", 1200))
+OUT = env("BENCH_OUT", "")
+COMMAND = env("BENCH_COMMAND", "make bench")
+
+PKGLIBDIR = subprocess.run([os.path.join(BIN, "pg_config") if os.path.exists(
+    os.path.join(BIN, "pg_config")) else "pg_config", "--pkglibdir"],
+    capture_output=True, text=True).stdout.strip() or "/usr/lib/postgresql/15/lib"
+HAVE_PGWS = env("BENCH_PGWS", "1") == "1" and os.path.exists(
+    os.path.join(PKGLIBDIR, "pg_wait_sampling.so"))
+if not HAVE_PGWS and not PGWS_NOTE:
+    PGWS_NOTE = "pg_wait_sampling is not installed (%s/pg_wait_sampling.so missing)" % PKGLIBDIR
+HAVE_VALGRIND = shutil.which("valgrind") is not None
+
+PGWS_PERIOD_MS = 10     # pg_wait_sampling defaults: profile_period = history_period = 10 ms
+T0 = time.time()
+STARTED = []            # Popen objects to stop on exit
+CLUSTERS = []           # clusters to stop on exit
+NOTES = []              # printed with the results
+
+
+def log(msg):
+    sys.stderr.write("[bench %6.1fs] %s\n" % (time.time() - T0, msg))
+    sys.stderr.flush()
+
+
+def note(msg):
+    NOTES.append(msg)
+    log("NOTE: " + msg)
+
+
+class Timeout(Exception):
+    """A bounded wait ran out."""
+
+
+class OutOfTime(Exception):
+    """The overall limit (BENCH_TIMEOUT) was reached."""
+
+
+def remaining():
+    return DEADLINE - time.time()
+
+
+def check_deadline(what):
+    if remaining() <= 0:
+        raise OutOfTime("overall time limit (BENCH_TIMEOUT) reached during " + what)
+
+
+def run(cmd, timeout=120, check=True, env_extra=None, quiet=False):
+    e = dict(os.environ)
+    if env_extra:
+        e.update(env_extra)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=e)
+    if check and r.returncode != 0:
+        raise RuntimeError("command failed (%d): %s\n%s%s" % (
+            r.returncode, " ".join(cmd), r.stdout[-2000:], r.stderr[-2000:]))
+    return r
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def mmm(xs, fmt="%.1f"):
+    """min / median / max as text."""
+    if not xs:
+        return "n/a"
+    if len(xs) == 1:
+        return fmt % xs[0]
+    return (fmt + " / " + fmt + " / " + fmt) % (min(xs), med(xs), max(xs))
+
+
+# ---------------------------------------------------------------------------
+# Processes
+# ---------------------------------------------------------------------------
+
+
+def start_proc(cmd, logname, env_extra=None):
+    e = dict(os.environ)
+    if env_extra:
+        e.update(env_extra)
+    f = open(os.path.join(TMP, logname), "ab")
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=e,
+                         start_new_session=True)
+    f.close()
+    STARTED.append(p)
+    return p
+
+
+def stop_proc(p, sig=signal.SIGTERM, wait=10):
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            p.wait(wait)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait(10)
+    if p in STARTED:
+        STARTED.remove(p)
+
+
+def cpu_ns(pid):
+    """Time on CPU in ns (first field of /proc/<pid>/schedstat)."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
+
+
+def vcsw(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("voluntary_ctxt_switches"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port():
+    ports = list(range(58000, 59000))
+    random.shuffle(ports)
+    for port in ports:
+        if os.path.exists("/tmp/.s.PGSQL.%d" % port) or \
+                os.path.exists(os.path.join(TMP, ".s.PGSQL.%d" % port)):
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
+    raise RuntimeError("no free port in 58000-58999")
+
+
+# ---------------------------------------------------------------------------
+# psql session kept open (no connection per query)
+# ---------------------------------------------------------------------------
+
+class Session:
+    MARK = "__bench_eoq__"
+
+    def __init__(self, cluster, dbname="postgres"):
+        cmd = [os.path.join(BIN, "psql"), "-X", "-q", "-A", "-t", "-F", "|",
+               "-h", cluster.sockdir, "-p", str(cluster.port), "-d", dbname,
+               "-v", "ON_ERROR_STOP=0"]
+        if shutil.which("stdbuf"):
+            cmd = ["stdbuf", "-oL", "-eL"] + cmd
+        e = dict(os.environ, PGAPPNAME="bench_monitor", PAGER="", PSQL_PAGER="")
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, env=e, start_new_session=True)
+        STARTED.append(self.p)
+        self.buf = b""
+
+    def q(self, sql, timeout=60, allow_error=False):
+        data = sql.strip()
+        if not data.endswith(";") and not data.startswith("\\"):
+            data += ";"
+        data += "\n\\echo " + self.MARK + "\n"
+        self.p.stdin.write(data.encode())
+        self.p.stdin.flush()
+        deadline = time.time() + timeout
+        fd = self.p.stdout.fileno()
+        while (self.MARK + "\n").encode() not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise Timeout("query timed out: " + sql[:200])
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise RuntimeError("psql exited during: " + sql[:200])
+                self.buf += chunk
+        out, self.buf = self.buf.split((self.MARK + "\n").encode(), 1)
+        lines = [x for x in out.decode(errors="replace").split("\n") if x != ""]
+        errs = [x for x in lines if x.startswith(("ERROR:", "FATAL:", "psql:"))]
+        if errs and not allow_error:
+            raise RuntimeError("query failed: %s\n%s" % (sql[:200], "\n".join(lines[:20])))
+        return lines
+
+    def val(self, sql, timeout=60):
+        lines = self.q(sql, timeout)
+        return lines[0] if lines else None
+
+    def close(self):
+        try:
+            self.p.stdin.write(b"\\q\n")
+            self.p.stdin.flush()
+            self.p.wait(5)
+        except Exception:
+            pass
+        stop_proc(self.p)
+
+
+# ---------------------------------------------------------------------------
+# Clusters
+# ---------------------------------------------------------------------------
+
+BASE_CONF = """
+# --- pool_observer bench ---
+listen_addresses = ''
+port = {port}
+unix_socket_directories = '{sock}'
+shared_buffers = {shared_buffers}
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+autovacuum = off
+max_wal_size = 4GB
+checkpoint_timeout = 30min
+compute_query_id = on
+log_line_prefix = '%m [%p] '
+include_if_exists = 'bench.conf'
+"""
+
+
+class Cluster:
+    def __init__(self, name, shared_buffers="256MB"):
+        self.name = name
+        self.datadir = os.path.join(TMP, name)
+        self.sockdir = TMP
+        self.port = free_port()
+        self.logfile = os.path.join(TMP, name + ".log")
+        self.shared_buffers = shared_buffers
+        self.running = False
+        self.settings = {}
+
+    def initdb(self):
+        run([os.path.join(BIN, "initdb"), "-D", self.datadir, "-A", "trust",
+             "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"], timeout=120)
+        with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
+            f.write(BASE_CONF.format(port=self.port, sock=self.sockdir,
+                                     shared_buffers=self.shared_buffers))
+
+    def write_conf(self, settings):
+        self.settings = dict(settings)
+        with open(os.path.join(self.datadir, "bench.conf"), "w") as f:
+            for k, v in settings.items():
+                if isinstance(v, str):
+                    f.write("%s = '%s'\n" % (k, v.replace("'", "''")))
+                else:
+                    f.write("%s = %s\n" % (k, v))
+
+    def start(self, settings, timeout=120):
+        self.write_conf(settings)
+        run([os.path.join(BIN, "pg_ctl"), "-D", self.datadir, "-l", self.logfile,
+             "-w", "-t", str(timeout), "start"], timeout=timeout + 10)
+        self.running = True
+        if self not in CLUSTERS:
+            CLUSTERS.append(self)
+
+    def stop(self, mode="fast"):
+        if not self.running:
+            return
+        run([os.path.join(BIN, "pg_ctl"), "-D", self.datadir, "-m", mode, "-w",
+             "-t", "120", "stop"], timeout=130, check=False)
+        self.running = False
+
+    def reload(self, sess, settings):
+        self.write_conf(settings)
+        sess.q("SELECT pg_reload_conf()")
+
+    def pgbench(self, args, timeout=600, env_extra=None):
+        return run([os.path.join(BIN, "pgbench"), "-h", self.sockdir, "-p", str(self.port)]
+                   + args + ["postgres"], timeout=timeout, env_extra=env_extra)
+
+    def pgbench_bg(self, args, logname, appname):
+        return start_proc([os.path.join(BIN, "pgbench"), "-h", self.sockdir, "-p",
+                           str(self.port)] + args + ["postgres"], logname,
+                          env_extra={"PGAPPNAME": appname})
+
+
+def write_script(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wait_clients(sess, like, n, timeout, extra="", procs=()):
+    deadline = time.time() + timeout
+    got = -1
+    while time.time() < deadline:
+        dead = [p for p in procs if p.poll() is not None]
+        if dead:
+            raise RuntimeError("pgbench (%s) exited with status %s; see its log in %s"
+                               % (like, dead[0].returncode, TMP))
+        got = int(sess.val("SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                           "'client backend' AND application_name LIKE '%s' %s" % (like, extra)))
+        if got >= n:
+            return got
+        time.sleep(0.3)
+    raise Timeout("only %d of %d connections (%s) after %ds" % (got, n, like, timeout))
+
+
+def wait_gone(sess, like, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = int(sess.val("SELECT count(*) FROM pg_stat_activity WHERE "
+                           "application_name LIKE '%s'" % like))
+        if got == 0:
+            return
+        time.sleep(0.3)
+    note("connections %s still present after %ds" % (like, timeout))
+
+
+# pgbench 15 overflows a \\sleep of more than ~2147 s and then does not sleep at all
+IDLE_SQL = "\\sleep 600 s\n"
+LONG_TEXT = "x" * 1000
+IDLE_LONG_SQL = "SELECT 1 /* %s */;\n\\sleep 600 s\n" % LONG_TEXT
+
+
+def hold_idle(cl, n, pools, prefix):
+    """n idle connections spread over `pools` pgbench processes (one
+    application_name, hence one pool, each)."""
+    script = write_script("idle.sql", IDLE_SQL)
+    procs = []
+    per = [n // pools + (1 if i < n % pools else 0) for i in range(pools)]
+    for i, c in enumerate(per):
+        if c == 0:
+            continue
+        procs.append(cl.pgbench_bg(["-n", "-f", script, "-c", str(c), "-j", "1",
+                                    "-T", "3600"], "pgbench-hold.log", "%s%d" % (prefix, i)))
+    return procs
+
+
+# ---------------------------------------------------------------------------
+# Wake-up floor sleepers
+# ---------------------------------------------------------------------------
+
+class Sleeper:
+    def __init__(self, period_ms):
+        self.period = period_ms
+        exe = os.path.join(TMP, "wakeup")
+        if os.access(exe, os.X_OK):
+            self.kind = "C poll()"
+            cmd = [exe, str(period_ms)]
+        else:
+            self.kind = "python time.sleep()"
+            cmd = [sys.executable, "-c",
+                   "import time\nwhile True: time.sleep(%f)" % (period_ms / 1000.0)]
+        self.p = start_proc(cmd, "sleeper.log")
+
+    def snap(self):
+        return cpu_ns(self.p.pid), vcsw(self.p.pid)
+
+    def stop(self):
+        stop_proc(self.p)
+
+
+# ---------------------------------------------------------------------------
+# Phase 1: callgrind, instructions per sample
+# ---------------------------------------------------------------------------
+
+def cg_totals(path):
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("totals:"):
+                return int(line.split()[1])
+    return None
+
+
+def phase_callgrind(R):
+    if not HAVE_VALGRIND:
+        note("valgrind not found: no instruction counts")
+        return
+    check_deadline("callgrind")
+    log("callgrind: starting a postmaster under valgrind --tool=callgrind")
+    cl = Cluster("cg", shared_buffers="32MB")
+    cl.initdb()
+    outdir = os.path.join(TMP, "callgrind")
+    os.makedirs(outdir, exist_ok=True)
+    settings = {
+        "shared_preload_libraries": "pool_observer",
+        "max_connections": 2 * CG_STEP + 40,
+        "pool_observer.sample_interval": 3600000,   # samples only on sample_now()
+        "pool_observer.history_interval": 3600,
+        "pool_observer.saturation_threshold": -1,    # no episodes: constant work
+        "pool_observer.churn_threshold": -1,
+        "pool_observer.max_connections_warn": -1,
+        "max_worker_processes": 4,
+    }
+    cl.write_conf(settings)
+    vg = start_proc(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                     "--toggle-collect=po_sample_once", "--dump-after=po_sample_once",
+                     "--callgrind-out-file=%s/cg.%%p" % outdir,
+                     "--log-file=%s/vg.%%p.log" % outdir,
+                     os.path.join(BIN, "postgres"), "-D", cl.datadir], "cg-postmaster.log")
+    holders = []
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            if run([os.path.join(BIN, "pg_isready"), "-q", "-h", cl.sockdir, "-p",
+                    str(cl.port)], check=False).returncode == 0:
+                break
+            if vg.poll() is not None:
+                raise RuntimeError("postmaster under valgrind exited; see %s" % outdir)
+            time.sleep(1)
+        else:
+            raise Timeout("postmaster under valgrind did not start in 180 s")
+        sess = Session(cl)
+        sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer", timeout=120)
+        wpid = int(sess.val("SELECT pid FROM pool_observer.worker", timeout=60))
+
+        def dumps():
+            out = {}
+            for path in glob.glob(os.path.join(outdir, "cg.%d.*" % wpid)):
+                try:
+                    out[int(path.rsplit(".", 1)[1])] = path
+                except ValueError:
+                    pass
+            return out
+
+        def measure(label):
+            for _ in range(3):                      # warm-up samples, not counted
+                sess.q("SELECT pool_observer.sample_now()", timeout=120)
+            before = set(dumps())
+            for _ in range(CG_SAMPLES):
+                sess.q("SELECT pool_observer.sample_now()", timeout=120)
+            time.sleep(0.5)
+            new = dumps()
+            idx = sorted(set(new) - before)
+            irs = [cg_totals(new[i]) for i in idx]
+            irs = [x for x in irs if x is not None]
+            nb = int(sess.val("SELECT count(*) FROM pg_stat_activity"))
+            nc = int(sess.val("SELECT count(*) FROM pg_stat_activity WHERE "
+                              "backend_type = 'client backend'"))
+            method = sess.val("SHOW pool_observer.sampling_method")
+            row = {"label": label, "backends": nb, "clients": nc, "samples": len(irs),
+                   "ir": irs, "ir_median": med(irs), "method": method}
+            R["callgrind"].append(row)
+            log("callgrind %-28s backends=%4d  Ir/sample median=%s (%s)" %
+                (label, nb, "%.0f" % row["ir_median"] if irs else "n/a", irs))
+            return row
+
+        short = write_script("cg_idle.sql", IDLE_SQL)
+        longs = write_script("cg_idle_long.sql", IDLE_LONG_SQL)
+        # A: 10 idle connections that never ran a query (empty query text)
+        holders.append(cl.pgbench_bg(["-n", "-f", short, "-c", "10", "-j", "1", "-T", "3600"],
+                                     "pgbench-cg.log", "bench_cg_a"))
+        wait_clients(sess, "bench_cg_a", 10, 120, procs=holders)
+        measure("10 idle")
+        check_deadline("callgrind")
+        # B: CG_STEP more, still no query text
+        holders.append(cl.pgbench_bg(["-n", "-f", short, "-c", str(CG_STEP), "-j", "2",
+                                      "-T", "3600"], "pgbench-cg.log", "bench_cg_b"))
+        wait_clients(sess, "bench_cg_b", CG_STEP, 300, procs=holders)
+        measure("%d idle" % (10 + CG_STEP))
+        check_deadline("callgrind")
+        # C: CG_STEP more whose last query is 1 kB of text
+        holders.append(cl.pgbench_bg(["-n", "-f", longs, "-c", str(CG_STEP), "-j", "2",
+                                      "-T", "3600"], "pgbench-cg.log", "bench_cg_c"))
+        wait_clients(sess, "bench_cg_c", CG_STEP, 300, procs=holders,
+                     extra="AND state = 'idle' AND length(query) > 1000")
+        measure("+%d idle, 1 kB query text" % CG_STEP)
+        # D: the same population read through the pgstat snapshot interface
+        cl.reload(sess, dict(settings, **{"pool_observer.sampling_method": "pgstat"}))
+        time.sleep(1)
+        measure("same, sampling_method=pgstat")
+        sess.close()
+    finally:
+        for h in holders:
+            stop_proc(h)
+        # immediate shutdown: nothing to keep
+        if vg.poll() is None:
+            os.kill(vg.pid, signal.SIGQUIT)
+            try:
+                vg.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+        stop_proc(vg, signal.SIGKILL)
+        shutil.rmtree(cl.datadir, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# Phase 2: sampler CPU
+# ---------------------------------------------------------------------------
+
+def pools_for(n):
+    return max(1, min(50, n // 20))
+
+
+def phase_cpu(R, cl):
+    check_deadline("cpu")
+    sleepers = {100: Sleeper(100), 10: Sleeper(10)}
+    R["meta"]["sleeper"] = sleepers[10].kind
+    try:
+        for n in CONNS:
+            check_deadline("cpu")
+            libs = "pool_observer,pg_wait_sampling" if HAVE_PGWS else "pool_observer"
+            settings = {"shared_preload_libraries": libs,
+                        "max_connections": max(100, n + 100),
+                        "pool_observer.sample_interval": 100}
+            cl.start(settings)
+            sess = Session(cl)
+            sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer")
+            for state in ("idle", "load"):
+                check_deadline("cpu")
+                if state == "idle":
+                    procs = hold_idle(cl, n, pools_for(n), "bench_idle_")
+                    like = "bench_idle_%"
+                else:
+                    procs = [cl.pgbench_bg(["-n", "-S", "-c", str(n), "-j", str(min(4, n)),
+                                            "-T", "3600"], "pgbench-load.log", "bench_load")]
+                    like = "bench_load"
+                wait_clients(sess, like, n, 180, procs=procs)
+                time.sleep(1.0)
+                wpid = int(sess.val("SELECT pid FROM pool_observer.worker"))
+                gpid = None
+                if HAVE_PGWS:
+                    v = sess.val("SELECT pid FROM pg_stat_activity WHERE backend_type = "
+                                 "'pg_wait_sampling collector'")
+                    gpid = int(v) if v else None
+                nb = int(sess.val("SELECT count(*) FROM pg_stat_activity"))
+                for r in range(ROUNDS):
+                    for interval in (100, 10):
+                        check_deadline("cpu")
+                        cl.reload(sess, dict(settings, **{"pool_observer.sample_interval": interval}))
+                        time.sleep(0.5)
+                        sl = sleepers[interval]
+                        s0 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+                        t0 = time.monotonic()
+                        c0 = cpu_ns(wpid)
+                        g0 = cpu_ns(gpid) if gpid else 0
+                        gv0 = vcsw(gpid) if gpid else 0
+                        f0 = sl.snap()
+                        time.sleep(SECONDS)
+                        f1 = sl.snap()
+                        g1 = cpu_ns(gpid) if gpid else 0
+                        gv1 = vcsw(gpid) if gpid else 0
+                        c1 = cpu_ns(wpid)
+                        t1 = time.monotonic()
+                        s1 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+                        dt = t1 - t0
+                        row = {"conns": n, "state": state, "round": r, "interval": interval,
+                               "backends": nb, "dt": dt,
+                               "po_cpu_ns": c1 - c0, "po_passes": s1 - s0,
+                               "floor_cpu_ns": f1[0] - f0[0], "floor_wakeups": f1[1] - f0[1]}
+                        if gpid:
+                            row.update({"pgws_cpu_ns": g1 - g0,
+                                        "pgws_passes": dt * 1000.0 / PGWS_PERIOD_MS,
+                                        "pgws_wakeups": gv1 - gv0})
+                        R["cpu"].append(row)
+                        log("cpu n=%d %s r%d po@%dms: %.1f us/pass %.3f%% core; pgws %s; floor %.1f us"
+                            % (n, state, r, interval,
+                               row["po_cpu_ns"] / 1e3 / max(1, row["po_passes"]),
+                               row["po_cpu_ns"] / dt / 1e7,
+                               ("%.1f us/pass" % (row["pgws_cpu_ns"] / 1e3 / row["pgws_passes"]))
+                               if gpid else "-",
+                               row["floor_cpu_ns"] / 1e3 / max(1, row["floor_wakeups"])))
+                for p in procs:
+                    stop_proc(p, signal.SIGINT)
+                wait_gone(sess, like, 60)
+            sess.close()
+            cl.stop()
+    finally:
+        for s in sleepers.values():
+            s.stop()
+        cl.stop("immediate")
+
+
+# ---------------------------------------------------------------------------
+# Phase 3: TPS, interleaved configurations
+# ---------------------------------------------------------------------------
+
+def tps_configs():
+    cfgs = [("off", {"shared_preload_libraries": ""}),
+            ("po100", {"shared_preload_libraries": "pool_observer",
+                       "pool_observer.sample_interval": 100}),
+            ("off2", {"shared_preload_libraries": ""}),
+            ("po10", {"shared_preload_libraries": "pool_observer",
+                      "pool_observer.sample_interval": 10})]
+    if HAVE_PGWS:
+        cfgs.append(("pgws", {"shared_preload_libraries": "pg_wait_sampling"}))
+    return cfgs
+
+
+def parse_tps(out):
+    m = re.search(r"tps = ([0-9.]+) \((without|excluding) initial connection", out)
+    if not m:
+        m = re.search(r"tps = ([0-9.]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def phase_tps(R, cl):
+    check_deadline("tps")
+    base = {"max_connections": max(TPS_CLIENTS) + 50}
+    cfgs = tps_configs()
+    workloads = [(mode, c) for mode in ("select-only", "tpcb") for c in TPS_CLIENTS]
+    # one unmeasured run first, so that no configuration gets the cold start
+    cl.start(dict(base, **cfgs[0][1]))
+    cl.pgbench(["-n", "-c", "16", "-j", "2", "-T", str(int(max(1, TPS_SECONDS)))],
+               timeout=TPS_SECONDS + 120)
+    cl.stop()
+    for r in range(ROUNDS):
+        order = cfgs[r % len(cfgs):] + cfgs[:r % len(cfgs)]
+        for name, cfg in order:
+            check_deadline("tps")
+            cl.start(dict(base, **cfg))
+            run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p", str(cl.port),
+                 "-c", "VACUUM pgbench_branches, pgbench_tellers, pgbench_history",
+                 "postgres"], timeout=120)
+            cl.pgbench(["-n", "-S", "-c", "4", "-j", "2", "-T", "1"], timeout=60)  # warm cache
+            for mode, c in workloads:
+                args = ["-n", "-c", str(c), "-j", "2", "-T", str(int(max(1, TPS_SECONDS)))]
+                if mode == "select-only":
+                    args.insert(0, "-S")
+                res = cl.pgbench(args, timeout=TPS_SECONDS + 120)
+                tps = parse_tps(res.stdout)
+                R["tps"].append({"round": r, "config": name, "mode": mode, "clients": c,
+                                 "tps": tps})
+                log("tps r%d %-5s %-11s c=%3d  %.0f" % (r, name, mode, c, tps or -1))
+            cl.stop()
+
+
+# ---------------------------------------------------------------------------
+# Phase 4: reading everything with 1000 connections; readers vs the sampler
+# ---------------------------------------------------------------------------
+
+def explain_ms(sess, view):
+    lines = sess.q("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) SELECT * FROM pool_observer.%s"
+                   % view, timeout=120)
+    rows = ms = None
+    for line in lines:
+        m = re.search(r"actual rows=(\d+)", line)
+        if m and rows is None:
+            rows = int(m.group(1))
+        m = re.search(r"Execution Time: ([0-9.]+) ms", line)
+        if m:
+            ms = float(m.group(1))
+    return rows, ms
+
+
+def client_ms(sess, view):
+    lines = sess.q("\\timing on\n\\o /dev/null\nSELECT * FROM pool_observer.%s;\n\\o\n\\timing off"
+                   % view, timeout=120)
+    for line in lines:
+        m = re.search(r"Time: ([0-9.]+) ms", line)
+        if m:
+            return float(m.group(1))
+    return None
+
+
+def sampler_durations(sess, seconds):
+    """Poll the worker view; return the duration (us) of every distinct sample
+    seen and the number of samples taken in the interval."""
+    seen = {}
+    deadline = time.time() + seconds
+    s_first = None
+    while time.time() < deadline:
+        line = sess.val("SELECT samples, sample_us_last FROM pool_observer.worker")
+        n, us = line.split("|")
+        n = int(n)
+        if s_first is None:
+            s_first = n
+        seen[n] = float(us)
+        time.sleep(0.002)
+    s_last = max(seen)
+    durs = [v for k, v in seen.items() if k != s_first]
+    return durs, s_last - s_first
+
+
+def pct(xs, p):
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def phase_reads(R, cl):
+    check_deadline("reads")
+    n = HIST_CONNS
+    settings = {"shared_preload_libraries": "pool_observer",
+                "max_connections": n + 100,
+                "pool_observer.max_pools": HIST_POOLS,
+                "pool_observer.history_size": HIST_BUCKETS,
+                "pool_observer.history_interval": 1,
+                "pool_observer.sample_interval": 100}
+    cl.start(settings)
+    sess = Session(cl)
+    sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer")
+    sess.q("SELECT pool_observer.reset()")
+    script = write_script("hist.sql",
+                          "SELECT set_config('application_name', 'bench_h' || "
+                          "(:client_id %% %d), false);\n\\sleep 600 s\n" % HIST_POOLS)
+    holder = cl.pgbench_bg(["-n", "-f", script, "-c", str(n), "-j", "4", "-T", "3600"],
+                           "pgbench-hist.log", "bench_hist")
+    procs = [holder]
+    try:
+        wait_clients(sess, "bench_h%", n, 240, procs=procs)
+        # fill every bucket while 1000 connections in HIST_POOLS pools are present;
+        # meanwhile measure the sampler with that many pools
+        wpid = int(sess.val("SELECT pid FROM pool_observer.worker"))
+        time.sleep(1.0)
+        s0 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+        c0, t0 = cpu_ns(wpid), time.monotonic()
+        time.sleep(HIST_BUCKETS + 2)
+        c1, t1 = cpu_ns(wpid), time.monotonic()
+        s1 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+        R["reads"]["many_pools_cpu"] = {"conns": n, "pools": HIST_POOLS, "interval": 100,
+                                        "cpu_ns": c1 - c0, "passes": s1 - s0, "dt": t1 - t0}
+        check_deadline("reads")
+        # fill the event ring: slow statements (pg_sleep 30 ms, threshold 5 ms)
+        ev_settings = dict(settings, **{"pool_observer.slow_statement_threshold": 5,
+                                        "pool_observer.sample_interval": 10})
+        cl.reload(sess, ev_settings)
+        time.sleep(0.5)
+        slow = write_script("slow.sql", "SELECT pg_sleep(0.03);\n")
+        cl.pgbench(["-n", "-f", slow, "-c", "16", "-j", "2", "-T", "4"], timeout=60,
+                   env_extra={"PGAPPNAME": "bench_slow"})
+        cl.reload(sess, settings)
+        time.sleep(1.0)
+        R["reads"]["events_total"] = int(sess.val("SELECT events_total FROM pool_observer.worker"))
+        R["reads"]["buckets"] = int(sess.val(
+            "SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history"))
+        R["reads"]["max_events"] = int(sess.val("SHOW pool_observer.max_events"))
+        views = ["pool_history", "server_history", "events", "pools", "sessions"]
+        for v in views:
+            rows, ex, cli = None, [], []
+            for _ in range(READ_REPS):
+                rws, ms = explain_ms(sess, v)
+                rows = rws
+                if ms is not None:
+                    ex.append(ms)
+                c = client_ms(sess, v)
+                if c is not None:
+                    cli.append(c)
+            R["reads"]["views"].append({"view": v, "rows": rows, "exec_ms": ex, "client_ms": cli})
+            log("read %-14s rows=%s exec ms %s client ms %s" % (v, rows, mmm(ex, "%.2f"),
+                                                               mmm(cli, "%.2f")))
+        check_deadline("reads")
+        # readers vs the sampler: per-sample durations at 10 ms, quiet vs while
+        # another session reads the full history and events in a loop
+        cl.reload(sess, dict(settings, **{"pool_observer.sample_interval": 10}))
+        time.sleep(1.0)
+        quiet, qn = sampler_durations(sess, 3.0)
+        loop = write_script("reader.sql", "SELECT count(*) FROM pool_observer.pool_history;\n"
+                            "SELECT count(*) FROM pool_observer.events;\n" * 500)
+        reader = start_proc([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p",
+                             str(cl.port), "-f", loop, "-o", "/dev/null", "postgres"],
+                            "reader.log", env_extra={"PGAPPNAME": "bench_reader"})
+        procs.append(reader)
+        time.sleep(0.3)
+        busy, bn = sampler_durations(sess, 3.0)
+        reads_done = None
+        stop_proc(reader)
+        R["reads"]["stall"] = {"quiet_us": quiet, "quiet_samples": qn,
+                               "busy_us": busy, "busy_samples": bn, "seconds": 3.0}
+        log("stall: quiet p50 %.0f p99 %.0f max %.0f us (%d samples); reading p50 %.0f p99 %.0f "
+            "max %.0f us (%d samples)" % (pct(quiet, 50), pct(quiet, 99), max(quiet or [0]), qn,
+                                          pct(busy, 50), pct(busy, 99), max(busy or [0]), bn))
+    finally:
+        for p in procs:
+            stop_proc(p, signal.SIGINT)
+        sess.close()
+        cl.stop("immediate")
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+def report(R):
+    out = []
+    P = out.append
+    m = R["meta"]
+    P("# pool_observer overhead benchmark")
+    P("")
+    P("- date: %s" % m["date"])
+    P("- command: `%s`" % m["command"])
+    P("- machine: %s" % m["machine"])
+    P("- PostgreSQL: %s; pool_observer %s; pg_wait_sampling: %s" %
+      (m["pg_version"], m["po_version"], m["pgws_version"]))
+    P("- rounds: %d; CPU window %.0f s; TPS run %.0f s; pgbench scale %d; total %.0f s" %
+      (ROUNDS, SECONDS, TPS_SECONDS, SCALE, m.get("elapsed", 0)))
+    P("- clusters: fsync/synchronous_commit/full_page_writes off, autovacuum off, "
+      "shared_buffers 256MB, Unix socket only")
+    P("")
+    summary = {}
+
+    # ---- callgrind
+    cg = R["callgrind"]
+    if cg:
+        P("## Instructions per sample (callgrind, deterministic)")
+        P("")
+        P("Inclusive instructions (Ir) of `po_sample_once()` per call, median of %d samples "
+          "taken with `sample_now()` (no timing involved)." % CG_SAMPLES)
+        P("")
+        P("| backends in status array | client connections | sampling_method | Ir per sample |")
+        P("| ---: | ---: | --- | ---: |")
+        for row in cg:
+            P("| %d | %d | %s | %s |" % (row["backends"], row["clients"], row["method"],
+                                        "{:,.0f}".format(row["ir_median"]) if row["ir"] else "n/a"))
+        P("")
+        if len(cg) >= 3 and all(r["ir"] for r in cg[:3]):
+            a, b, c = cg[0], cg[1], cg[2]
+            marg = (b["ir_median"] - a["ir_median"]) / max(1, b["backends"] - a["backends"])
+            marg_long = (c["ir_median"] - b["ir_median"]) / max(1, c["backends"] - b["backends"])
+            fixed = a["ir_median"] - marg * a["backends"]
+            avg = b["ir_median"] / max(1, b["clients"])
+            summary["ir_marginal"] = marg
+            summary["ir_marginal_long"] = marg_long
+            summary["ir_avg"] = avg
+            P("- per additional backend (marginal): **%.0f instructions** (empty query text), "
+              "%.0f with 1 kB query text" % (marg, marg_long))
+            P("- fixed part of a sample: about %s instructions" % "{:,.0f}".format(fixed))
+            P("- average per backend at %d connections (whole sample / connections): %.0f" %
+              (b["clients"], avg))
+            if len(cg) >= 4 and cg[3]["ir"]:
+                P("- pgstat snapshot method on the same %d backends: %s instructions per sample "
+                  "(%.1fx the direct read)" % (cg[3]["backends"],
+                                              "{:,.0f}".format(cg[3]["ir_median"]),
+                                              cg[3]["ir_median"] / c["ir_median"]))
+            P("- note: callgrind counts each iteration of `rep movs`/`rep stos` as an instruction; "
+              "the per-sample publish of the pool table (memcpy) inflates the fixed part.")
+        P("")
+
+    # ---- cpu
+    rows = R["cpu"]
+    if rows:
+        P("## Sampler CPU")
+        P("")
+        P("Worker CPU from `/proc/<pid>/schedstat` over %.0f s windows, %d round(s); "
+          "pool_observer alternates 100 ms / 10 ms windows (A B A B) in a cluster that also "
+          "preloads pg_wait_sampling at its defaults (profile and history period 10 ms), "
+          "measured in the same windows. min / median / max over windows." % (SECONDS, ROUNDS))
+        P("'idle': N connections in %s pools sleeping client-side (pgbench `\\sleep`); "
+          "'load': `pgbench -S -c N -j 4` running flat out. max_connections = N + 100 "
+          "(at least 100). Per backend = per pass / N." %
+          "/".join(str(pools_for(n)) for n in CONNS))
+        P("")
+        P("| conns | state | sampler | passes/s | % of one core | µs per pass | µs per backend per pass | wake-up floor µs |")
+        P("| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for n in CONNS:
+            for state in ("idle", "load"):
+                cell = [x for x in rows if x["conns"] == n and x["state"] == state]
+                if not cell:
+                    continue
+                for interval in (100, 10):
+                    w = [x for x in cell if x["interval"] == interval and x["po_passes"] > 0]
+                    if not w:
+                        continue
+                    pct_core = [x["po_cpu_ns"] / x["dt"] / 1e7 for x in w]
+                    per_pass = [x["po_cpu_ns"] / 1e3 / x["po_passes"] for x in w]
+                    per_be = [p / n for p in per_pass]
+                    rate = [x["po_passes"] / x["dt"] for x in w]
+                    floor = [x["floor_cpu_ns"] / 1e3 / x["floor_wakeups"] for x in w
+                             if x["floor_wakeups"] > 0]
+                    P("| %d | %s | pool_observer %d ms | %.0f | %s | %s | %.3f | %.0f |" %
+                      (n, state, interval, med(rate), mmm(pct_core, "%.3f"), mmm(per_pass),
+                       med(per_be), med(floor)))
+                    summary[("po", n, state, interval)] = {
+                        "pct": med(pct_core), "pass": med(per_pass), "be": med(per_be),
+                        "floor": med(floor), "pct_max": max(pct_core), "pass_max": max(per_pass)}
+                g = [x for x in cell if "pgws_cpu_ns" in x]
+                if g:
+                    pct_core = [x["pgws_cpu_ns"] / x["dt"] / 1e7 for x in g]
+                    per_pass = [x["pgws_cpu_ns"] / 1e3 / x["pgws_passes"] for x in g]
+                    floor = [x["floor_cpu_ns"] / 1e3 / x["floor_wakeups"] for x in g
+                             if x["interval"] == 10 and x["floor_wakeups"] > 0]
+                    P("| %d | %s | pg_wait_sampling 10 ms | %.0f | %s | %s | %.3f | %.0f |" %
+                      (n, state, 1000.0 / PGWS_PERIOD_MS, mmm(pct_core, "%.3f"), mmm(per_pass),
+                       med(per_pass) / n, med(floor)))
+                    summary[("pgws", n, state)] = {"pct": med(pct_core), "pass": med(per_pass),
+                                                   "be": med(per_pass) / n, "floor": med(floor)}
+        P("")
+        mp = R["reads"].get("many_pools_cpu")
+        if mp and mp["passes"]:
+            P("Also, pool_observer at 100 ms with %d idle connections in %d pools "
+              "(max_pools = %d): %.1f µs per pass, %.3f%% of one core." %
+              (mp["conns"], mp["pools"], mp["pools"], mp["cpu_ns"] / 1e3 / mp["passes"],
+               mp["cpu_ns"] / mp["dt"] / 1e7))
+            P("")
+        for interval in (100, 10):
+            a = summary.get(("po", 200, "idle", interval))
+            b = summary.get(("po", 1000, "idle", interval))
+            if a and b:
+                summary[("marg", interval)] = (b["pass"] - a["pass"]) / 800.0
+        if ("marg", 10) in summary:
+            P("Marginal cost of one more idle backend (slope 200 -> 1000 connections): "
+              "%.3f µs per pass at 100 ms, %.3f µs at 10 ms." %
+              (summary.get(("marg", 100), float("nan")), summary[("marg", 10)]))
+            P("")
+        wk = [x["pgws_wakeups"] / x["dt"] for x in rows if "pgws_wakeups" in x]
+        P("The wake-up floor is the CPU time per wakeup of a process that does nothing but "
+          "`poll()` for the same period (%s), measured in the same windows: every periodic "
+          "sampler pays it on this machine before doing any work. pg_wait_sampling passes are "
+          "counted as window / 10 ms, an upper bound (its collector actually slept %s times "
+          "per second), so its µs per pass is if anything too low." %
+          (R["meta"].get("sleeper", "C poll()"), mmm(wk, "%.0f")))
+        P("")
+
+    # ---- tps
+    t = R["tps"]
+    if t:
+        P("## pgbench TPS ratios (configuration / off, same round)")
+        P("")
+        P("Configurations restarted in rotating order each round on one data directory "
+          "(scale %d), %.0f s per run, `-j 2`. 'off / off' is the identical-configuration "
+          "pair: the noise band. min / median / max over rounds." % (SCALE, TPS_SECONDS))
+        P("")
+        names = [c for c, _ in tps_configs()]
+        names = ["off"] + [c for c in ("off2", "po100", "po10", "pgws") if c in names]
+        label = {"off2": "off / off (noise)", "po100": "pool_observer 100 ms",
+                 "po10": "pool_observer 10 ms", "pgws": "pg_wait_sampling"}
+        P("| workload | clients | off TPS (median) | " +
+          " | ".join(label[c] for c in names if c != "off") + " |")
+        P("| --- | ---: | ---: | " + " | ".join("---:" for c in names if c != "off") + " |")
+        for mode in ("select-only", "tpcb"):
+            for c in TPS_CLIENTS:
+                base = {x["round"]: x["tps"] for x in t if x["config"] == "off" and
+                        x["mode"] == mode and x["clients"] == c and x["tps"]}
+                if not base:
+                    continue
+                cells = []
+                for name in names:
+                    if name == "off":
+                        continue
+                    ratios = [x["tps"] / base[x["round"]] for x in t if x["config"] == name and
+                              x["mode"] == mode and x["clients"] == c and x["tps"] and
+                              x["round"] in base]
+                    cells.append(mmm(ratios, "%.3f"))
+                    summary[("tps", name, mode, c)] = ratios
+                P("| %s | %d | %.0f | %s |" % (mode, c, med(list(base.values())), " | ".join(cells)))
+        P("")
+
+    # ---- reads
+    rd = R["reads"]
+    if rd.get("views"):
+        P("## Reading the views with %d connections" % HIST_CONNS)
+        P("")
+        P("History filled for real: %d pools (max_pools = %d), history_interval = 1 s, "
+          "history_size = %d, so every bucket holds every pool (%d buckets read). The event ring "
+          "(max_events = %d) was filled with slow-statement episodes (%d events recorded). "
+          "Server time = EXPLAIN ANALYZE execution time; client = psql round trip with all rows "
+          "fetched. %d repetitions, min / median / max." %
+          (HIST_POOLS, HIST_POOLS, HIST_BUCKETS, rd.get("buckets", 0), rd.get("max_events", 0),
+           rd.get("events_total", 0), READ_REPS))
+        P("")
+        P("| view | rows | server ms | client ms |")
+        P("| --- | ---: | ---: | ---: |")
+        for v in rd["views"]:
+            P("| %s | %s | %s | %s |" % (v["view"], v["rows"], mmm(v["exec_ms"], "%.2f"),
+                                         mmm(v["client_ms"], "%.2f")))
+            summary[("read", v["view"])] = v
+        P("")
+        ph = next((v for v in rd["views"] if v["view"] == "pool_history"), None)
+        if ph and ph["rows"]:
+            full = 360 * 64
+            scale = full / float(ph["rows"])
+            summary["hist_full_ms"] = med(ph["exec_ms"]) * scale
+            summary["hist_full_client_ms"] = med(ph["client_ms"]) * scale
+            P("A default history (history_size 360 x max_pools 64 = %s rows when every pool is in "
+              "every bucket) is %s rows: the read above is %.2fx that; scaled linearly: "
+              "**%.1f ms** server, %.1f ms client. (Cost is per row emitted plus one lock/copy per "
+              "bucket; a bucket copy here is %d pool slots instead of 65.)" %
+              ("{:,}".format(full), "{:,}".format(full), ph["rows"] / float(full),
+               summary["hist_full_ms"], summary["hist_full_client_ms"], HIST_POOLS + 1))
+            P("")
+        st = rd.get("stall")
+        if st:
+            q, b = st["quiet_us"], st["busy_us"]
+            summary["stall"] = st
+            P("Readers vs the sampler (sample_interval 10 ms; duration of each sample as the "
+              "worker measures it, lock wait included): quiet p50 %.0f / p99 %.0f / max %.0f µs "
+              "(%d samples in %.0f s); while another session reads the full pool_history and "
+              "events in a loop: p50 %.0f / p99 %.0f / max %.0f µs (%d samples)." %
+              (pct(q, 50), pct(q, 99), max(q or [0]), st["quiet_samples"], st["seconds"],
+               pct(b, 50), pct(b, 99), max(b or [0]), st["busy_samples"]))
+            P("")
+
+    # ---- targets
+    P("## Targets")
+    P("")
+    P("| target | measured | met |")
+    P("| --- | --- | --- |")
+
+    def line(target, measured, ok):
+        P("| %s | %s | %s |" % (target, measured, "n/a" if ok is None else ("yes" if ok else "**no**")))
+        R["targets"].append({"target": target, "measured": measured, "met": ok})
+
+    for n in (200, 1000):
+        for interval in (100, 10):
+            s = summary.get(("po", n, "idle", interval))
+            if s:
+                above = max(0.0, s["pass"] - s["floor"]) / n
+                line("≤ 0.3 µs per backend per pass (%d idle, %d ms)" % (n, interval),
+                     "%.3f µs (per pass / N); %.3f µs above the wake-up floor" % (s["be"], above),
+                     s["be"] <= 0.3)
+    if "ir_marginal" in summary:
+        line("instruction equivalent: ≤ 1,000 instructions per backend per pass "
+             "(≈ 0.3 µs at ~3.3 instructions/ns)",
+             "%.0f marginal; %.0f averaged at %d connections" %
+             (summary["ir_marginal"], summary["ir_avg"], cg[1]["clients"]),
+             summary["ir_marginal"] <= 1000 and summary["ir_avg"] <= 1000)
+    s = summary.get(("po", 200, "idle", 100))
+    if s:
+        line("≤ 0.1% of one core at 100 ms, 200 connections (idle)",
+             "%.3f%% (max window %.3f%%)" % (s["pct"], s["pct_max"]), s["pct"] <= 0.1)
+    s = summary.get(("po", 200, "load", 100))
+    if s:
+        line("≤ 0.1% of one core at 100 ms, 200 connections (pgbench load)",
+             "%.3f%% (max window %.3f%%)" % (s["pct"], s["pct_max"]), s["pct"] <= 0.1)
+    for state in ("idle", "load"):
+        s = summary.get(("po", 200, state, 10))
+        if s:
+            line("≤ 1%% of one core at 10 ms, 200 connections (%s)" % state,
+                 "%.3f%% (max window %.3f%%)" % (s["pct"], s["pct_max"]), s["pct"] <= 1.0)
+    for n in CONNS:
+        s = summary.get(("po", n, "idle", 10))
+        g = summary.get(("pgws", n, "idle"))
+        if s and g:
+            ratio = g["pass"] / s["pass"]
+            fl = s["floor"]
+            ra = (g["pass"] - fl) / max(1e-9, s["pass"] - fl) if s["pass"] > fl else float("inf")
+            line("per pass ≥ 2x cheaper than pg_wait_sampling (%d idle, both 10 ms)" % n,
+                 "%.1f vs %.1f µs: %.2fx; above the %.0f µs wake-up floor: %.2fx" %
+                 (s["pass"], g["pass"], ratio, fl, ra), ratio >= 2.0)
+    if "hist_full_ms" in summary:
+        line("full history read ≤ 20 ms (360 x 64 rows)",
+             "%.1f ms server, %.1f ms client (scaled from %s rows)" %
+             (summary["hist_full_ms"], summary["hist_full_client_ms"],
+              summary[("read", "pool_history")]["rows"]), summary["hist_full_ms"] <= 20)
+    if "ir_marginal_long" in summary:
+        d = summary["ir_marginal_long"] - summary["ir_marginal"]
+        line("no per-sample work proportional to query text length",
+             "marginal Ir per backend with 1 kB text vs none: %+.0f" % d, abs(d) < 50)
+    if "stall" in summary:
+        st = summary["stall"]
+        ok = max(st["busy_us"] or [0]) < 10000 and st["busy_samples"] >= 0.95 * st["quiet_samples"]
+        line("readers never stall the sampler",
+             "max sample %.0f µs while reading vs %.0f µs quiet; %d vs %d samples in %.0f s" %
+             (max(st["busy_us"] or [0]), max(st["quiet_us"] or [0]), st["busy_samples"],
+              st["quiet_samples"], st["seconds"]), ok)
+    P("")
+    if NOTES:
+        P("## Notes")
+        P("")
+        for n_ in NOTES:
+            P("- " + n_)
+        P("")
+    return "\n".join(out)
+
+
+def meta():
+    def sh(cmd):
+        try:
+            return subprocess.run(cmd, shell=True, capture_output=True, text=True,
+                                  timeout=20).stdout.strip()
+        except Exception:
+            return ""
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    mem = sh("awk '/MemTotal/ {printf \"%.0f GB\", $2/1048576}' /proc/meminfo")
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": COMMAND,
+        "machine": "%s, %s cores, %s, kernel %s, %s" % (
+            sh(". /etc/os-release; echo $PRETTY_NAME"), os.cpu_count(), mem,
+            os.uname().release, cpu),
+        "pg_version": sh("%s/postgres --version" % BIN),
+        "po_version": env("BENCH_PO_VERSION", "?"),
+        "pgws_version": (env("BENCH_PGWS_VERSION", "installed") if HAVE_PGWS
+                         else "not available (%s)" % PGWS_NOTE),
+    }
+
+
+def main():
+    R = {"meta": meta(), "callgrind": [], "cpu": [], "tps": [], "reads": {"views": []},
+         "targets": []}
+    if PGWS_NOTE and not HAVE_PGWS:
+        note("pg_wait_sampling columns skipped: " + PGWS_NOTE)
+    rc = 0
+    try:
+        if "callgrind" in PHASES:
+            try:
+                phase_callgrind(R)
+            except OutOfTime:
+                raise
+            except Exception as e:          # the timing phases are still useful
+                note("callgrind phase failed: %s" % e)
+        # one data directory (with pgbench tables) for every timed phase;
+        # each phase restarts it with its own settings
+        cl = Cluster("data")
+        cl.initdb()
+        cl.start({"max_connections": 300})
+        log("pgbench -i -s %d" % SCALE)
+        cl.pgbench(["-i", "-s", str(SCALE), "-q"], timeout=600)
+        run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p", str(cl.port),
+             "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT", "postgres"], timeout=300)
+        cl.stop()
+        if "cpu" in PHASES:
+            phase_cpu(R, cl)
+        if "tps" in PHASES:
+            phase_tps(R, cl)
+        if "reads" in PHASES:
+            phase_reads(R, cl)
+    except (Timeout, OutOfTime) as e:
+        note("stopped early: %s" % e)
+        rc = 2
+    finally:
+        for p in list(STARTED):
+            stop_proc(p)
+        for c in CLUSTERS:
+            c.stop("immediate")
+    R["meta"]["elapsed"] = time.time() - T0
+    with open(os.path.join(TMP, "results.json"), "w") as f:
+        json.dump(R, f, indent=1, default=str)
+    text = report(R)
+    with open(os.path.join(TMP, "results.md"), "w") as f:
+        f.write(text + "\n")
+    if OUT:
+        with open(OUT, "w") as f:
+            f.write(text + "\n")
+        with open(re.sub(r"\.md$", "", OUT) + ".json", "w") as f:
+            json.dump(R, f, indent=1, default=str)
+    print(text)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
