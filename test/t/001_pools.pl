@@ -4,13 +4,14 @@
 #	  Sessions are grouped into pools by (database, role, application_name,
 #	  client address), and each pool counts its sessions by state exactly.
 #
-#  - One pool per state -- active (pg_sleep), idle, idle in transaction, a
-#	 lock holder (idle in transaction) and a session waiting on its row
-#	 lock -- plus a pool mixing three states: pools counts connections,
+#  - One pool per state -- active (pg_sleep), idle, idle in transaction,
+#	 idle in transaction (aborted), a lock holder (idle in transaction) and
+#	 a session waiting on its row lock -- plus a pool mixing three states: pools counts connections,
 #	 active, idle, idle_in_transaction, waiting and utilization exactly;
 #	 sessions shows each with its state, the waiter with wait_event_type
 #	 'Lock' and blocked_by = {holder}.
 #  - pools.sampled_at moves with every sample.
+#  - One application in two databases and as two roles is three pools.
 #  - The same application over TCP (127.0.0.1) and over the Unix socket is
 #	 two pools; sessions shows client_addr 127.0.0.1.
 #  - A session that leaves is no longer counted, and its pool disappears.
@@ -26,15 +27,17 @@ use Test::More;
 use Time::HiRes qw(time usleep);
 
 # A psql session in the background with the given application_name, over
-# the Unix socket or (tcp => 1) over 127.0.0.1.  Its backend pid is kept in
-# $s->{pid}.
+# the Unix socket or (tcp => 1) over 127.0.0.1, to database db (postgres)
+# as user (the default one).  Its backend pid is kept in $s->{pid}.
 sub session
 {
 	my ($node, $app, %opt) = @_;
+	my $db = $opt{db} // 'postgres';
 	my $connstr =
 	  $opt{tcp}
-	  ? 'host=127.0.0.1 port=' . $node->port . ' dbname=postgres'
-	  : $node->connstr('postgres');
+	  ? 'host=127.0.0.1 port=' . $node->port . " dbname=$db"
+	  : $node->connstr($db);
+	$connstr .= " user=$opt{user}" if defined $opt{user};
 
 	# psql uses the last -d given
 	my $s = $node->background_psql(
@@ -102,6 +105,8 @@ $node->safe_psql(
 CREATE EXTENSION pool_observer;
 CREATE TABLE t (id int PRIMARY KEY, v int);
 INSERT INTO t VALUES (1, 0);
+CREATE ROLE regress_pool LOGIN;
+CREATE DATABASE regress_otherdb;
 });
 
 my $mon = $node->background_psql('postgres');
@@ -116,6 +121,9 @@ my $idle = session($node, 'po_idle');
 
 my $iit = session($node, 'po_iit');
 run_in($iit, "BEGIN;\nSELECT 1;");
+
+my $aborted = session($node, 'po_aborted');
+run_in($aborted, "BEGIN;\nSELECT 1/0;");
 
 my $holder = session($node, 'po_holder');
 run_in($holder, "BEGIN;\nSELECT v FROM t WHERE id = 1 FOR UPDATE;");
@@ -145,6 +153,7 @@ SELECT application_name, connections, active, idle, idle_in_transaction,
  WHERE application_name LIKE 'po\_%'
  ORDER BY application_name};
 my $pools_expected = join("\n",
+	'po_aborted|1|0|0|1|0|1.000|t',
 	'po_active|1|1|0|0|0|1.000|t',
 	'po_holder|1|0|0|1|0|1.000|t',
 	'po_idle|1|0|1|0|0|0.000|t',
@@ -163,6 +172,7 @@ SELECT application_name, max_xact_age IS NOT NULL,
  WHERE application_name LIKE 'po\_%'
  ORDER BY application_name}),
 	join("\n",
+		'po_aborted|f|t|f|t',    # the server clears xact_start at abort
 		'po_active|t|f|t|t', 'po_holder|t|t|f|t',
 		'po_idle|f|f|f|f',   'po_iit|t|t|f|t',
 		'po_mixed|t|t|t|f',  'po_waiter|t|f|t|t'),
@@ -190,6 +200,7 @@ SELECT application_name, state, coalesce(wait_event_type, '-'), blocked_by
  WHERE application_name LIKE 'po\_%'
  ORDER BY application_name, state};
 my $sessions_expected = join("\n",
+	'po_aborted|idle in transaction (aborted)|Client|{}',
 	'po_active|active|Timeout|{}',
 	'po_holder|idle in transaction|Client|{}',
 	'po_idle|idle|Client|{}',
@@ -221,6 +232,23 @@ is( $mon->query_safe(
 		  . "'$after'::timestamptz >= '$t_now'::timestamptz"),
 	't|t',
 	'pools.sampled_at is one instant per sample and moves with samples');
+
+#
+# Databases and roles.
+#
+my @multi = (
+	session($node, 'po_multi'),
+	session($node, 'po_multi', user => 'regress_pool'),
+	session($node, 'po_multi', db => 'regress_otherdb'));
+my $multi_expected =
+  "postgres|postgres|1\npostgres|regress_pool|1\nregress_otherdb|postgres|1";
+is( poll_sample(
+		$mon, q{
+SELECT datname, usename, connections FROM pool_observer.pools
+ WHERE application_name = 'po_multi' ORDER BY 1, 2}, $multi_expected),
+	$multi_expected,
+	'one application in two databases and as two roles: three pools');
+$_->quit foreach @multi;
 
 #
 # The lock waiter proceeds once the holder commits; counts follow.
@@ -283,7 +311,7 @@ is( $mon->query_safe(
 $node->safe_psql('postgres',
 	"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()"
 );
-$_->quit foreach ($active, $iit, $holder, $waiter, $unix, @mixed);
+$_->quit foreach ($active, $iit, $aborted, $holder, $waiter, $unix, @mixed);
 $mon->quit;
 $node->stop;
 

@@ -14,6 +14,8 @@
 #  - pg_terminate_backend(worker pid): while it is down, health is critical
 #	 with 'sampler is not running' and sample_now() fails; within its
 #	 restart time it is back with a new pid, restarts = 1, sampling.
+#  - The sampler stopped (SIGSTOP): after max(5 * interval, 2 s) health is
+#	 critical, 'sampler has not sampled for N s'; ok again after SIGCONT.
 #  - pool_observer.enabled = off: sample_now() fails with 'sampling is
 #	 disabled', health is 'warning' with that reason, no samples are taken;
 #	 on again: sampling resumes.
@@ -184,6 +186,28 @@ is(poll_plain($mon, "SELECT samples >= $s0 + 3 FROM pool_observer.worker", 't', 
 	't', 'the restarted sampler samples');
 is(poll_plain($mon, 'SELECT status FROM pool_observer.health', 'ok', 10),
 	'ok', 'health is ok again');
+
+#
+# Stopped, not dead.
+#
+my $pid2 = $mon->query_safe('SELECT pid FROM pool_observer.worker');
+kill('STOP', $pid2) or die "could not stop the sampler: $!";
+is( poll_plain(
+		$mon, q{
+SELECT status, worker_running,
+       reasons[1] ~ '^sampler has not sampled for [0-9.]+ s$'
+  FROM pool_observer.health}, 'critical|t|t', 20),
+	'critical|t|t',
+	'a sampler that stopped sampling makes health critical');
+is( $mon->query_safe(
+		q{SELECT now() - last_sample_at >= interval '2 s' FROM pool_observer.health}),
+	't',
+	'not before two seconds without a sample');
+kill('CONT', $pid2);
+is(poll_plain($mon, 'SELECT status FROM pool_observer.health', 'ok', 10),
+	'ok', 'health is ok once it samples again');
+is($mon->query_safe('SELECT pid, restarts FROM pool_observer.worker'),
+	"$pid2|1", 'the same sampler goes on');
 
 #
 # enabled = off.

@@ -18,9 +18,10 @@
 #	 when the pool gets an idle connection.
 #  - connection_churn: pgbench -C in one pool above churn_threshold.
 #  - server_connections_high: 5 connections of 17 usable with
-#	 max_connections_warn = 30 do not open it, 6 do; health warns.
+#	 max_connections_warn = 30 do not open it, 6 do; health warns; at 17
+#	 of 17 health is critical.
 #  - log_events: one LOG line per opened episode, exact format, strings
-#	 quoted and escaped.
+#	 quoted and escaped; none with log_events = off.
 #  - The event ring (max_events = 10) keeps the 10 newest of 15 episodes,
 #	 ids increasing; worker.events_dropped counts the rest.
 
@@ -322,6 +323,24 @@ pass('log_events: a pool event has the pool key and no pid');
 
 $_->quit foreach ($iit, $esc, $long, $slow, $holder, $waiter, $sat, $sat2);
 
+# log_events = off
+set_conf($node, $mon, 'pool_observer.log_events = off');
+$log_offset = -s $node->logfile;
+my $quiet = session($node, 'det_quiet');
+run_in($quiet, "BEGIN;\nSELECT 'quiet';");
+is( poll_sample(
+		$mon,
+		"SELECT count(*) FROM pool_observer.events WHERE kind = 'idle_in_transaction' AND pid = $quiet->{pid}",
+		'1'),
+	'1',
+	'log_events = off: the episode is recorded');
+# the sample that opened it has logged whatever it logs before this one
+$mon->query_safe('SELECT pool_observer.sample_now()');
+is(log_count($node, qr/pool_observer event: /, $log_offset),
+	0, 'log_events = off: nothing is logged');
+$quiet->quit;
+set_conf($node, $mon, 'pool_observer.log_events = on');
+
 #
 # connection_churn
 #
@@ -393,6 +412,13 @@ SELECT count(*), bool_and(ended_at IS NOT NULL)
  WHERE kind = 'server_connections_high'}, '1|t'),
 	'1|t',
 	'server_connections_high: one event, ended below the threshold');
+push @conns, map { session($node, 'det_conn') } 1 .. 12;
+is( poll_sample(
+		$mon,
+		q{SELECT status, '17 of 17 usable connections in use' = ANY (reasons) FROM pool_observer.health},
+		'critical|t'),
+	'critical|t',
+	'health is critical at 17 of 17 usable connections');
 $_->quit foreach (@conns);
 $mon->quit;
 $node->stop;

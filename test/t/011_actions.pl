@@ -7,7 +7,8 @@
 #  (a) idle_in_transaction_terminate_after: the leaked session is killed
 #	   (event action 'terminated', not before the threshold), its client
 #	   sees the termination, worker.actions_taken counts it, the action is
-#	   logged.
+#	   logged.  Detection of idle_in_transaction is disabled meanwhile: the
+#	   action threshold alone opens the episode.
 #  (b) dry_run: 'would_terminate', the session lives.
 #  (c) exempt_roles with odd spacing and quotes, exempt_applications with a
 #	   quoted name: 'exempt', the sessions live; matching is exact and
@@ -21,6 +22,7 @@
 #  (f) max_actions_per_minute = 2, six leaked sessions: exactly two die, four
 #	   are 'suppressed' (worker.actions_suppressed + 4) and stay alive within
 #	   the minute; a higher limit lets the suppressed ones be acted on.
+#	   Dry-run actions count against the limit too.
 #  (g) slow_statement_cancel_after: pg_sleep(30) is cancelled, the client
 #	   gets 'canceling statement due to user request', the session lives.
 #  (h) long_transaction_terminate_after kills a transaction that is busy
@@ -217,10 +219,14 @@ my $terminated_re =
 #
 # (a) idle_in_transaction_terminate_after
 #
-set_conf('pool_observer.idle_in_transaction_terminate_after = 1000');
+set_conf(
+	q{pool_observer.idle_in_transaction_terminate_after = 1000
+pool_observer.idle_in_transaction_threshold = -1});
 my ($taken0, $suppressed0) = worker_counts();
 my $log_offset = -s $node->logfile;
 my $a = leak('act_a');
+my $a2 = session('act_a2', 'regress_app');
+run_in($a2, "BEGIN;\nSELECT 1/0;");
 is( poll_sample(
 		event_sql(
 			'idle_in_transaction', $a,
@@ -229,9 +235,15 @@ is( poll_sample(
 	'terminated|t|regress_app',
 	'(a) leaked session terminated, not before the threshold');
 ok(gone($a), '(a) the backend and its client are gone');
-like($a->{stderr}, $terminated_re, '(a) the client saw the termination');
+is( poll_sample(
+		event_sql('idle_in_transaction', $a2, 'action'), 'terminated'),
+	'terminated',
+	'(a) a session idle in an aborted transaction is terminated too');
+ok(gone($a2), '(a) and gone');
 my ($taken, $suppressed) = worker_counts();
-is($taken, $taken0 + 1, '(a) worker.actions_taken counts the signal');
+is($taken, $taken0 + 2, '(a) worker.actions_taken counts the signals');
+set_conf('pool_observer.idle_in_transaction_threshold = 30000');
+like($a->{stderr}, $terminated_re, '(a) the client saw the termination');
 $node->wait_for_log(
 	qr/pool_observer action: id=\d+ kind=idle_in_transaction action=terminated pid=$a->{pid} datname="postgres" usename="regress_app" application_name="act_a" /,
 	$log_offset);
@@ -395,6 +407,29 @@ foreach my $s (@leaks)
 {
 	eval { $s->{run}->kill_kill; };
 }
+
+# dry-run actions take slots of the limit as well
+set_conf(
+	q{pool_observer.max_actions_per_minute = 2
+pool_observer.dry_run = on});
+@leaks = map { leak('act_f2') } 1 .. 3;
+$pids = join(',', map { $_->{pid} } @leaks);
+is( poll_sample(
+		qq{
+SELECT count(*) FILTER (WHERE action = 'would_terminate'),
+       count(*) FILTER (WHERE action = 'suppressed')
+  FROM pool_observer.events
+ WHERE kind = 'idle_in_transaction' AND pid IN ($pids)}, '2|1'),
+	'2|1',
+	'(f) dry run: two would_terminate, the third suppressed');
+is( $mon->query_safe(
+		"SELECT count(*) FROM pg_stat_activity WHERE pid IN ($pids)"),
+	'3',
+	'(f) dry run: all three live');
+$_->quit foreach @leaks;
+set_conf(
+	q{pool_observer.max_actions_per_minute = 1000
+pool_observer.dry_run = off});
 
 #
 # (g) slow_statement_cancel_after
