@@ -82,6 +82,10 @@ sub set_conf
 	my $got = poll_plain($mon,
 		"SELECT current_setting('po_test.generation', true)", $generation);
 	die "configuration reload not seen" unless $got eq $generation;
+	# served by a sample taken after the sampler read the new file (unless
+	# sampling was just switched off)
+	$mon->query_safe('SELECT pool_observer.sample_now()')
+	  unless $conf =~ /enabled = off/;
 	return;
 }
 
@@ -266,7 +270,7 @@ SELECT connections, idle FROM pool_observer.pools
 # cost over samples taken with the 200 connections
 my ($n1, $avg1) = split /\|/,
   $mon->query_safe('SELECT samples, sample_us_avg FROM pool_observer.worker');
-$mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 20;
+$mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 50;
 my ($n2, $avg2, $max2) = split /\|/,
   $mon->query_safe(
 	'SELECT samples, sample_us_avg, sample_us_max FROM pool_observer.worker');

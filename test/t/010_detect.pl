@@ -104,6 +104,8 @@ sub set_conf
 		die "configuration reload not seen" if time > $deadline;
 		usleep(20_000);
 	}
+	# served by a sample taken after the sampler read the new file
+	$mon->query_safe('SELECT pool_observer.sample_now()');
 	return;
 }
 
