@@ -853,7 +853,9 @@ def report(R):
         P("## Instructions per sample (callgrind, deterministic)")
         P("")
         P("Inclusive instructions (Ir) of `po_sample_once()` per call, median of %d samples "
-          "taken with `sample_now()` (no timing involved)." % CG_SAMPLES)
+          "taken with `sample_now()` (no timing involved); max_connections = %d (every "
+          "status slot up to it is looked at, so the fixed part grows with it)." %
+          (CG_SAMPLES, 2 * CG_STEP + 40))
         P("")
         P("| backends in status array | client connections | sampling_method | Ir per sample |")
         P("| ---: | ---: | --- | ---: |")
