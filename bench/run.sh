@@ -16,7 +16,8 @@
 #   BENCH_CONNECTIONS=10,200,1000
 #   BENCH_PHASES=callgrind,cpu,tps,reads
 #   BENCH_TIMEOUT=1200     hard limit for the driver (s); stops early with partial tables
-#   BENCH_OUT=file.md      also write the report (and file.json) there
+#   BENCH_OUT=file.md      where to write the report (and file.json); default
+#                          /tmp/pool_observer-bench-DATE.md
 #   BENCH_KEEP=1           keep the temporary directory (logs, callgrind files)
 #   PG_CONFIG              default /usr/lib/postgresql/15/bin/pg_config
 set -euo pipefail
@@ -101,10 +102,7 @@ fi
 chown -R "$OWNER" "$TMPD"
 
 OUT=${BENCH_OUT:-}
-if [ -n "$OUT" ]; then
-	touch "$OUT" && chown "$OWNER" "$OUT"
-fi
-RESULT=/tmp/pool_observer-bench-$(date -u +%Y%m%d-%H%M%S).md
+RESULT=${OUT:-/tmp/pool_observer-bench-$(date -u +%Y%m%d-%H%M%S).md}
 touch "$RESULT"
 chown "$OWNER" "$RESULT"
 
@@ -119,11 +117,11 @@ set +e
 	BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-}" BENCH_PHASES="${BENCH_PHASES:-}" \
 	BENCH_TIMEOUT="${BENCH_TIMEOUT:-}" BENCH_SCALE="${BENCH_SCALE:-}" \
 	BENCH_HISTORY_BUCKETS="${BENCH_HISTORY_BUCKETS:-}" BENCH_CG_STEP="${BENCH_CG_STEP:-}" \
-	BENCH_OUT="${OUT:-$RESULT}" BENCH_COMMAND="${BENCH_COMMAND:-$CMD}" \
+	BENCH_OUT="$RESULT" BENCH_COMMAND="${BENCH_COMMAND:-$CMD}" \
 	BENCH_PGWS_NOTE="$PGWS_NOTE" BENCH_PGWS_VERSION="$PGWS_VERSION" \
 	BENCH_PO_VERSION="$PO_VERSION" \
 	python3 "$TMPD/bench.py"
 rc=$?
 set -e
-say "report: ${OUT:-$RESULT}; total $(( $(date +%s) - BENCH_START )) s"
+say "report: $RESULT; total $(( $(date +%s) - BENCH_START )) s"
 exit $rc
