@@ -349,78 +349,94 @@ po_server_history_1_0(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-static int
-cmp_event_id(const void *a, const void *b)
-{
-	uint64		ia = ((const PoEvent *) a)->id;
-	uint64		ib = ((const PoEvent *) b)->id;
+/* Events copied under the lock at a time: the ring may be large. */
+#define PO_EVENTS_CHUNK		256
 
-	return (ia > ib) - (ia < ib);
+static void
+emit_event(ReturnSetInfo *rsinfo, const PoEvent *ev)
+{
+	Datum		values[19];
+	bool		nulls[19];
+	bool		session = !ev->has_pool && ev->pid != 0;
+	TimestampTz until;
+
+	memset(nulls, 0, sizeof(nulls));
+	until = ev->ended_at != 0 ? ev->ended_at : ev->last_seen_at;
+	values[0] = Int64GetDatum((int64) ev->id);
+	values[1] = CStringGetTextDatum(po_event_kind_name(ev->kind));
+	values[2] = TimestampTzGetDatum(ev->detected_at);
+	values[3] = timestamp_or_null(ev->ended_at, &nulls[3]);
+	values[4] = interval_datum(until - ev->started_at);
+	values[5] = Int32GetDatum(ev->pid);
+	nulls[5] = !session;
+	nulls[6] = !name_datum(ev->datname, &values[6]);
+	nulls[7] = !name_datum(ev->usename, &values[7]);
+	if (session || ev->has_pool)
+		values[8] = safe_text(ev->appname, NAMEDATALEN);
+	else
+		nulls[8] = true;
+	nulls[9] = !addr_datum(&ev->addr, &values[9]);
+	values[10] = Int64GetDatum((int64) ev->query_id);
+	nulls[10] = !session || ev->query_id == 0;
+	if (session && ev->query[0] != '\0')
+		values[11] = safe_text(ev->query, PO_QUERY_LEN);
+	else
+		nulls[11] = true;
+	values[12] = pid_array(ev->blocked, ev->nblocked);
+	nulls[12] = !session;
+	values[13] = CStringGetTextDatum(po_action_name(ev->action));
+	values[14] = timestamp_or_null(ev->action_at, &nulls[14]);
+	if (ev->detail[0] != '\0')
+		values[15] = safe_text(ev->detail, PO_DETAIL_LEN);
+	else
+		nulls[15] = true;
+	values[16] = TimestampTzGetDatum(ev->started_at);
+	values[17] = TimestampTzGetDatum(ev->last_seen_at);
+	values[18] = pid_array(ev->blockers, ev->nblockers);
+	nulls[18] = !session;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * Events oldest first: the ring is read from the slot the next event will
+ * take, a chunk at a time, so that the lock is never held for long however
+ * large pool_observer.max_events is.
+ */
 Datum
 po_events_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	PoEvent    *events;
-	int			i;
+	PoEvent    *chunk;
+	int			start;
+	int			done;
 
 	po_require_loaded();
 	po_init_srf(fcinfo);
 
-	events = palloc_extended(sizeof(PoEvent) * po_max_events, MCXT_ALLOC_HUGE);
+	chunk = palloc(sizeof(PoEvent) * PO_EVENTS_CHUNK);
 	LWLockAcquire(po_shared->lock, LW_SHARED);
-	memcpy(events, po_events, sizeof(PoEvent) * po_max_events);
+	start = (int) ((po_shared->next_event_id - 1) % po_max_events);
 	LWLockRelease(po_shared->lock);
-	qsort(events, po_max_events, sizeof(PoEvent), cmp_event_id);
 
-	for (i = 0; i < po_max_events; i++)
+	for (done = 0; done < po_max_events;)
 	{
-		PoEvent    *ev = &events[i];
-		Datum		values[19];
-		bool		nulls[19];
-		bool		session = !ev->has_pool && ev->pid != 0;
-		TimestampTz until;
+		int			first = (start + done) % po_max_events;
+		int			n = Min(PO_EVENTS_CHUNK, po_max_events - done);
+		int			i;
 
-		if (ev->id == 0)
-			continue;
-		memset(nulls, 0, sizeof(nulls));
-		until = ev->ended_at != 0 ? ev->ended_at : ev->last_seen_at;
-		values[0] = Int64GetDatum((int64) ev->id);
-		values[1] = CStringGetTextDatum(po_event_kind_name(ev->kind));
-		values[2] = TimestampTzGetDatum(ev->detected_at);
-		values[3] = timestamp_or_null(ev->ended_at, &nulls[3]);
-		values[4] = interval_datum(until - ev->started_at);
-		values[5] = Int32GetDatum(ev->pid);
-		nulls[5] = !session;
-		nulls[6] = !name_datum(ev->datname, &values[6]);
-		nulls[7] = !name_datum(ev->usename, &values[7]);
-		if (session || ev->has_pool)
-			values[8] = safe_text(ev->appname, NAMEDATALEN);
-		else
-			nulls[8] = true;
-		nulls[9] = !addr_datum(&ev->addr, &values[9]);
-		values[10] = Int64GetDatum((int64) ev->query_id);
-		nulls[10] = !session || ev->query_id == 0;
-		if (session && ev->query[0] != '\0')
-			values[11] = safe_text(ev->query, PO_QUERY_LEN);
-		else
-			nulls[11] = true;
-		values[12] = pid_array(ev->blocked, ev->nblocked);
-		nulls[12] = !session;
-		values[13] = CStringGetTextDatum(po_action_name(ev->action));
-		values[14] = timestamp_or_null(ev->action_at, &nulls[14]);
-		if (ev->detail[0] != '\0')
-			values[15] = safe_text(ev->detail, PO_DETAIL_LEN);
-		else
-			nulls[15] = true;
-		values[16] = TimestampTzGetDatum(ev->started_at);
-		values[17] = TimestampTzGetDatum(ev->last_seen_at);
-		values[18] = pid_array(ev->blockers, ev->nblockers);
-		nulls[18] = !session;
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		/* do not run past the end of the ring in one copy */
+		n = Min(n, po_max_events - first);
+		LWLockAcquire(po_shared->lock, LW_SHARED);
+		memcpy(chunk, &po_events[first], sizeof(PoEvent) * n);
+		LWLockRelease(po_shared->lock);
+
+		for (i = 0; i < n; i++)
+			if (chunk[i].id != 0)
+				emit_event(rsinfo, &chunk[i]);
+		done += n;
+		CHECK_FOR_INTERRUPTS();
 	}
-	pfree(events);
+	pfree(chunk);
 	return (Datum) 0;
 }
 
