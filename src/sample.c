@@ -177,7 +177,7 @@ copy_status(volatile PgBackendStatus *be, PoBackend *b)
  * changing under us is skipped for this sample.
  */
 static bool
-read_status_slot(int slot, PoBackend *b)
+read_status_slot_cc(int slot, PoBackend *b, int *cc)
 {
 	volatile PgBackendStatus *be = &status_array[slot];
 	int			attempt;
@@ -197,12 +197,29 @@ read_status_slot(int slot, PoBackend *b)
 		if (pgstat_read_activity_complete(before, after))
 		{
 			b->slot = slot;
+			*cc = before;
 			return valid;
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
 	return false;
 }
+
+static bool
+read_status_slot(int slot, PoBackend *b)
+{
+	int			cc;
+
+	return read_status_slot_cc(slot, b, &cc);
+}
+
+/*
+ * The last consistent copy of each status slot and the change count it was
+ * read at: an entry whose count has not moved has not changed, so a steady
+ * (idle) backend costs one cache line of the status array.
+ */
+static PoBackend *slot_copy = NULL;
+static int *slot_cc = NULL;
 
 /* Copy the PGPROC fields we need; pid was checked by the caller. */
 static inline void
@@ -308,21 +325,57 @@ po_read_backends(PoBackend *out, int max)
 	{
 		bool		rebuilt = false;
 
+		if (slot_copy == NULL)
+		{
+			slot_copy = MemoryContextAllocZero(TopMemoryContext,
+											   sizeof(PoBackend) * nslots);
+			slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
+			memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
+		}
 		for (i = 0; i < nslots && n < max; i++)
 		{
 			PoBackend  *b = &out[n];
 			PGPROC	   *proc;
+			int			cc = *((volatile int *) &status_array[i].st_changecount);
 
-			if (!read_status_slot(i, b))
-				continue;
+			pg_read_barrier();
+			if (cc == slot_cc[i] && (cc & 1) == 0)
+			{
+				if (slot_copy[i].pid <= 0)
+					continue;
+				*b = slot_copy[i];
+			}
+			else
+			{
+				bool		valid;
+
+				b->slot = -1;	/* set only by a consistent read */
+				valid = read_status_slot_cc(i, b, &cc);
+				slot_cc[i] = -1;
+				if (!valid)
+				{
+					if (b->slot == i)	/* a consistent read of an empty slot */
+					{
+						slot_copy[i].pid = 0;
+						slot_cc[i] = cc;
+					}
+					continue;
+				}
+				slot_copy[i] = *b;
+				slot_cc[i] = cc;
+			}
 			b->pool = -1;
 			b->wait_event_info = 0;
 			b->lock_wait_start = 0;
 			b->xmin = InvalidTransactionId;
-			proc = proc_for(b, &rebuilt);
-			if (proc != NULL)
-				copy_proc(proc, &b->wait_event_info, &b->lock_wait_start,
-						  &b->xmin);
+			/* an idle backend waits on its client, holds no snapshot */
+			if (b->state != STATE_IDLE)
+			{
+				proc = proc_for(b, &rebuilt);
+				if (proc != NULL)
+					copy_proc(proc, &b->wait_event_info, &b->lock_wait_start,
+							  &b->xmin);
+			}
 			n++;
 		}
 	}
