@@ -24,6 +24,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 use Time::HiRes qw(time usleep);
 
 # A psql session in the background with the given application_name, over
@@ -46,41 +49,6 @@ sub session
 		extra_params => [ '-d', "$connstr application_name='$app'" ]);
 	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
 	return $s;
-}
-
-# Run SQL in a session and wait for it, sending nothing after it
-# (BackgroundPsql::query would send a lone ";" that becomes the last query).
-sub run_in
-{
-	my ($s, $sql) = @_;
-	my $out = $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-	$out =~ s/__done__\n//;
-	return $out;
-}
-
-# Start SQL in a session without waiting for it to finish.
-sub start_in
-{
-	my ($s, $sql) = @_;
-	$s->query_until(qr/__started__\n/, "\\echo __started__\n$sql\n");
-	return;
-}
-
-# Take a fresh sample, then run $sql on $mon, until it returns $expected or
-# $secs seconds have passed.  Returns the last result.
-sub poll_sample
-{
-	my ($mon, $sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-
-	while (1)
-	{
-		$got = $mon->query_safe(
-			"SELECT pool_observer.sample_now() \\g /dev/null\n$sql");
-		return $got if $got eq $expected || time > $deadline;
-		usleep(50_000);
-	}
 }
 
 # Close a session whose backend was terminated or may be gone.

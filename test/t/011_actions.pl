@@ -43,6 +43,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest qw(run_in start_in);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('actions');
@@ -83,24 +86,6 @@ sub session
 		]);
 	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
 	return $s;
-}
-
-# Run SQL in a session and wait for it, sending nothing after it
-# (BackgroundPsql::query would send a lone ";" that becomes the last query).
-sub run_in
-{
-	my ($s, $sql) = @_;
-	my $out = $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-	$out =~ s/__done__\n//;
-	return $out;
-}
-
-# Start SQL in a session without waiting for it to finish.
-sub start_in
-{
-	my ($s, $sql) = @_;
-	$s->query_until(qr/__started__\n/, "\\echo __started__\n$sql\n");
-	return;
 }
 
 # A session that opens a transaction and leaves it idle.

@@ -26,6 +26,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest qw(run_in);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('persist');
@@ -54,15 +57,6 @@ sub session
 		  [ '-d', $node->connstr('postgres') . " application_name='$app'" ]);
 	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
 	return $s;
-}
-
-# Run SQL in a session and wait for it, sending nothing after it.
-sub run_in
-{
-	my ($s, $sql) = @_;
-	my $out = $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-	$out =~ s/__done__\n//;
-	return $out;
 }
 
 # Take a fresh sample, then run $sql, until it returns $expected or 30 s
