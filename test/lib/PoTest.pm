@@ -12,7 +12,7 @@ use warnings;
 use Exporter 'import';
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(run_in start_in poll_sample);
+our @EXPORT = qw(run_in start_in poll_sample set_conf);
 
 # Run SQL in a session and wait for it, sending nothing after it
 # (BackgroundPsql::query would send a lone ";" that becomes the last query).
@@ -47,6 +47,34 @@ sub poll_sample
 		return $got if $got eq $expected || time > $deadline;
 		usleep(50_000);
 	}
+}
+
+# Append settings to postgresql.conf and reload; return once $mon sees the
+# new file.  The postmaster signals every process before any of them can
+# see it, so the sampler has its SIGHUP pending by then; the sample_now()
+# that follows is taken after it read the file (unless sampling was just
+# switched off).
+my $generation = 0;
+
+sub set_conf
+{
+	my ($node, $mon, $conf) = @_;
+	my $deadline = time + 30;
+
+	$generation++;
+	$node->append_conf('postgresql.conf',
+		"$conf\npo_test.generation = $generation");
+	$mon->query_safe('SELECT pg_reload_conf()');
+	until ($mon->query_safe(
+			"SELECT current_setting('po_test.generation', true)") eq
+		  $generation)
+	{
+		die "configuration reload not seen" if time > $deadline;
+		usleep(20_000);
+	}
+	$mon->query_safe('SELECT pool_observer.sample_now()')
+	  unless $conf =~ /enabled\s*=\s*off/;
+	return;
 }
 
 1;

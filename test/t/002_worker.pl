@@ -31,6 +31,9 @@ use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest qw(set_conf);
 use Time::HiRes qw(time usleep);
 
 # Take a fresh sample, then run $sql on $mon, until it returns $expected or
@@ -66,28 +69,6 @@ sub poll_plain
 	}
 }
 
-# Append settings and reload; return once the monitoring session has the
-# new file.  The postmaster signals every process before any of them can
-# see it, so the sampler has its SIGHUP pending by then.
-my $generation = 0;
-
-sub set_conf
-{
-	my ($node, $mon, $conf) = @_;
-
-	$generation++;
-	$node->append_conf('postgresql.conf',
-		"$conf\npo_test.generation = $generation");
-	$mon->query_safe('SELECT pg_reload_conf()');
-	my $got = poll_plain($mon,
-		"SELECT current_setting('po_test.generation', true)", $generation);
-	die "configuration reload not seen" unless $got eq $generation;
-	# served by a sample taken after the sampler read the new file (unless
-	# sampling was just switched off)
-	$mon->query_safe('SELECT pool_observer.sample_now()')
-	  unless $conf =~ /enabled = off/;
-	return;
-}
 
 sub worker_samples
 {

@@ -51,31 +51,6 @@ sub session
 	return $s;
 }
 
-# Append settings and reload; return once the monitoring session has the
-# new file.  The postmaster signals every process before any of them can
-# see it, so the sampler has its SIGHUP pending by then.
-my $generation = 0;
-
-sub set_conf
-{
-	my ($node, $mon, $conf) = @_;
-	my $deadline = time + 30;
-
-	$generation++;
-	$node->append_conf('postgresql.conf',
-		"$conf\npo_test.generation = $generation");
-	$mon->query_safe('SELECT pg_reload_conf()');
-	until ($mon->query_safe(
-			"SELECT current_setting('po_test.generation', true)") eq
-		  $generation)
-	{
-		die "configuration reload not seen" if time > $deadline;
-		usleep(20_000);
-	}
-	# served by a sample taken after the sampler read the new file
-	$mon->query_safe('SELECT pool_observer.sample_now()');
-	return;
-}
 
 # Count the lines of the server log from $offset that match $re.
 sub log_count

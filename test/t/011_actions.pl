@@ -114,29 +114,12 @@ sub poll_sample
 	}
 }
 
-# Append settings and reload; return once the monitoring session has the
-# new file.  The postmaster signals every process before any of them can
-# see it, so the sampler has its SIGHUP pending by then, and processes it
-# before the next sample.
-my $generation = 0;
-
+# Settings for the whole file, on the file's node and monitor session.
 sub set_conf
 {
 	my ($conf) = @_;
-	my $deadline = time + 30;
 
-	$generation++;
-	$node->append_conf('postgresql.conf',
-		"$conf\npo_test.generation = $generation");
-	$mon->query_safe('SELECT pg_reload_conf()');
-	until ($mon->query_safe(
-			"SELECT current_setting('po_test.generation', true)") eq
-		  $generation)
-	{
-		die "configuration reload not seen" if time > $deadline;
-		usleep(20_000);
-	}
-	$mon->query_safe('SELECT pool_observer.sample_now()');
+	PoTest::set_conf($node, $mon, $conf);
 	return;
 }
 
