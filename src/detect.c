@@ -391,21 +391,19 @@ consider_action(PoSample *s, int bi, PoEpisode *ep, PoSignal sig, int after_ms)
 	PoBackend  *b = &s->backends[bi];
 	PoAction	action;
 	char		why[128];
-	bool		blocks;
 
 	if (ep->acted || !past(s->now, ep->key.cond_start, after_ms))
 		return;
 
-	blocks = false;
+	/* terminate_only_blockers: not now; looked at again next sample */
 	if (ep->key.kind == PO_EVENT_IDLE_IN_TRANSACTION && po_terminate_only_blockers)
 	{
 		build_lock_graph(s);
-		blocks = s->nblocked[bi] > 0;
-		if (!blocks)
-			return;				/* not now; looked at again next sample */
+		if (s->nblocked[bi] == 0)
+			return;
 	}
 
-	action = po_policy_decide(b, sig, blocks, why, sizeof(why));
+	action = po_policy_decide(b, sig, why, sizeof(why));
 	switch (action)
 	{
 		case PO_ACTION_NONE:

@@ -391,7 +391,7 @@ take_rate_slot(TimestampTz now)
  * record instead.  why receives a short reason for the event's detail.
  */
 PoAction
-po_policy_decide(const PoBackend *be, PoSignal sig, bool blocks_others,
+po_policy_decide(const PoBackend *be, PoSignal sig,
 				 char *why, Size whylen)
 {
 	const char *rolname = po_role_name(be->roleid);
@@ -412,7 +412,6 @@ po_policy_decide(const PoBackend *be, PoSignal sig, bool blocks_others,
 		snprintf(why, whylen, "application in pool_observer.exempt_applications");
 		return PO_ACTION_EXEMPT;
 	}
-	(void) blocks_others;
 	if (!take_rate_slot(GetCurrentTimestamp()))
 	{
 		snprintf(why, whylen, "pool_observer.max_actions_per_minute reached");

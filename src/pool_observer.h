@@ -370,7 +370,7 @@ typedef enum PoSignal
 } PoSignal;
 
 extern PoAction po_policy_decide(const PoBackend *be, PoSignal sig,
-								 bool blocks_others, char *why, Size whylen);
+								 char *why, Size whylen);
 extern bool po_signal_session(const PoBackend *be, int kind, PoSignal sig);
 extern void po_policy_reset_local(void);
 extern bool po_role_is_superuser(Oid roleid);
