@@ -3,7 +3,10 @@ MODULE_big = pool_observer
 OBJS = src/pool_observer.o src/guc.o src/shmem.o src/worker.o \
 	src/sample.o src/detect.o src/policy.o src/persist.o src/funcs.o
 EXTENSION = pool_observer
-DATA = $(wildcard pool_observer--*.sql)
+# pool_observer--1.1.sql is made from the 1.0 script and the 1.0--1.1
+# update, so that a fresh install and an update run the same statements.
+DATA = pool_observer--1.0.sql pool_observer--1.0--1.1.sql
+DATA_built = pool_observer--1.1.sql
 PGFILEDESC = "pool_observer - connection pool observer"
 PG_CPPFLAGS = -I$(srcdir)/src
 
@@ -19,6 +22,11 @@ EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs \
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+pool_observer--1.1.sql: pool_observer--1.0.sql pool_observer--1.0--1.1.sql
+	{ cat $(srcdir)/pool_observer--1.0.sql; \
+	  sed -e '/^\\echo Use /d' -e '/^-- complain if script is sourced/d' -e 's|^/\* pool_observer--1.0--1.1.sql \*/$$|-- from pool_observer--1.0--1.1.sql|' \
+	    $(srcdir)/pool_observer--1.0--1.1.sql; } > $@
 
 # Makefile.global resets PROVE_FLAGS, so add ours after it.
 PROVE_FLAGS += --timer
