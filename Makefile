@@ -1,7 +1,6 @@
 # pool_observer — PGXS build
 MODULE_big = pool_observer
-OBJS = src/pool_observer.o src/guc.o src/shmem.o src/worker.o \
-	src/sample.o src/detect.o src/policy.o src/persist.o src/funcs.o
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 EXTENSION = pool_observer
 # pool_observer--1.1.sql is made from the 1.0 script and the 1.0--1.1
 # update, so that a fresh install and an update run the same statements.
@@ -31,8 +30,9 @@ pool_observer--1.1.sql: pool_observer--1.0.sql pool_observer--1.0--1.1.sql
 # Makefile.global resets PROVE_FLAGS, so add ours after it.
 PROVE_FLAGS += --timer
 
-# Every object depends on the shared headers (PGXS tracks no dependencies).
-$(OBJS): src/pool_observer.h src/po_compat.h
+# PGXS tracks no header dependencies: rebuild an object when any of our
+# headers changes (they are small; this errs on the side of rebuilding).
+$(OBJS): $(wildcard src/*.h)
 
 # ---------------------------------------------------------------------------
 # Project targets (see README.md).  These wrap scripts in test/ and bench/

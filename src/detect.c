@@ -11,9 +11,10 @@
  * episodes, with a full copy of their event, in local memory and writes the
  * changed ones to the shared ring once per sample.
  *
- * Blockers are costly to compute (pg_blocking_pids() takes every lock
- * manager partition lock), so the lock graph is built only in samples that
- * need it, and from at most PO_MAX_LOCK_WAITERS waiting sessions.
+ * What each kind means comes from the kind table (kinds.c); this file has
+ * no kind-specific rule except how pool and server kinds are measured.
+ *
+ * Layer 3.
  *
  * IDENTIFICATION
  *	  src/detect.c
@@ -22,41 +23,16 @@
  */
 #include "postgres.h"
 
-#include <arpa/inet.h>
-
-#include "access/transam.h"
-#include "access/xact.h"
-#include "miscadmin.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
-#include "pool_observer.h"
-
-static const char *const po_event_kind_names[PO_NUM_EVENT_KINDS] = {
-	"idle_in_transaction",
-	"slow_statement",
-	"long_transaction",
-	"lock_wait",
-	"pool_saturated",
-	"connection_churn",
-	"server_connections_high"
-};
-
-static const char *const po_action_names[] = {
-	"none",
-	"terminated",
-	"cancelled",
-	"would_terminate",
-	"would_cancel",
-	"exempt",
-	"suppressed",
-	"failed"
-};
+#include "catalog.h"
+#include "detect.h"
+#include "guc.h"
+#include "kinds.h"
+#include "policy.h"
+#include "shmem.h"
+#include "status.h"
 
 typedef struct PoEpisodeKey
 {
@@ -83,22 +59,6 @@ typedef struct PoEpisode
 
 static HTAB *episodes = NULL;
 static uint64 cycle = 0;
-
-const char *
-po_event_kind_name(int kind)
-{
-	if (kind < 0 || kind >= PO_NUM_EVENT_KINDS)
-		return "unknown";
-	return po_event_kind_names[kind];
-}
-
-const char *
-po_action_name(int action)
-{
-	if (action < 0 || action > PO_ACTION_FAILED)
-		return "unknown";
-	return po_action_names[action];
-}
 
 void
 po_detect_reset_local(void)
@@ -184,120 +144,6 @@ po_detect_take_over(void)
 	LWLockRelease(po_shared->lock);
 }
 
-/* Smallest positive of two thresholds, 0 if neither is set. */
-static int
-open_threshold(int detect_ms, int act_ms)
-{
-	if (detect_ms > 0 && act_ms > 0)
-		return Min(detect_ms, act_ms);
-	return detect_ms > 0 ? detect_ms : Max(act_ms, 0);
-}
-
-static inline bool
-past(TimestampTz now, TimestampTz since, int ms)
-{
-	return ms > 0 && since != 0 && now - since >= (int64) ms * 1000;
-}
-
-/* ---------------------------------------------------------------------
- * Lock graph
- * ---------------------------------------------------------------------
- */
-typedef struct PidIndex
-{
-	int			pid;
-	int			idx;
-} PidIndex;
-
-static int
-cmp_pid_index(const void *a, const void *b)
-{
-	int			pa = ((const PidIndex *) a)->pid;
-	int			pb = ((const PidIndex *) b)->pid;
-
-	return (pa > pb) - (pa < pb);
-}
-
-static void
-add_pid(int **arr, int *n, int pid)
-{
-	int			i;
-
-	for (i = 0; i < *n; i++)
-		if ((*arr)[i] == pid)
-			return;
-	if (*n % 8 == 0)
-		*arr = *n == 0 ? palloc(sizeof(int) * 8) :
-			repalloc(*arr, sizeof(int) * (*n + 8));
-	(*arr)[(*n)++] = pid;
-}
-
-/* Who blocks whom, for the sessions waiting on a heavyweight lock. */
-static void
-build_lock_graph(PoSample *s)
-{
-	PidIndex   *index;
-	int			i;
-	int			nwaiters = 0;
-
-	if (s->graph_done)
-		return;
-	s->graph_done = true;
-	s->nblockers = palloc0(sizeof(int) * s->nbackends);
-	s->blockers = palloc0(sizeof(int *) * s->nbackends);
-	s->nblocked = palloc0(sizeof(int) * s->nbackends);
-	s->blocked = palloc0(sizeof(int *) * s->nbackends);
-
-	index = palloc(sizeof(PidIndex) * Max(s->nbackends, 1));
-	for (i = 0; i < s->nbackends; i++)
-	{
-		index[i].pid = s->backends[i].pid;
-		index[i].idx = i;
-	}
-	qsort(index, s->nbackends, sizeof(PidIndex), cmp_pid_index);
-
-	for (i = 0; i < s->nbackends && nwaiters < PO_MAX_LOCK_WAITERS; i++)
-	{
-		PoBackend  *b = &s->backends[i];
-		ArrayType  *arr;
-		int32	   *pids;
-		int			n;
-		int			j;
-
-		if ((b->wait_event_info & 0xFF000000) != PG_WAIT_LOCK)
-			continue;
-		nwaiters++;
-		arr = DatumGetArrayTypeP(DirectFunctionCall1(pg_blocking_pids,
-													 Int32GetDatum(b->pid)));
-		n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
-		pids = (int32 *) ARR_DATA_PTR(arr);
-		for (j = 0; j < n; j++)
-		{
-			PidIndex	key = {0};
-			PidIndex   *hit;
-
-			add_pid(&s->blockers[i], &s->nblockers[i], pids[j]);
-			key.pid = pids[j];
-			hit = bsearch(&key, index, s->nbackends, sizeof(PidIndex),
-						  cmp_pid_index);
-			if (hit != NULL)
-				add_pid(&s->blocked[hit->idx], &s->nblocked[hit->idx], b->pid);
-		}
-	}
-	pfree(index);
-}
-
-static int
-count_waiters(PoSample *s)
-{
-	int			i;
-	int			n = 0;
-
-	for (i = 0; i < s->nbackends; i++)
-		if ((s->backends[i].wait_event_info & 0xFF000000) == PG_WAIT_LOCK)
-			n++;
-	return n;
-}
 
 /* ---------------------------------------------------------------------
  * Episodes
@@ -384,26 +230,26 @@ record_action(PoSample *s, PoEpisode *ep, PoAction action, const char *why)
 				 "%saction: %s", ep->ev.detail[0] ? "; " : "", why);
 }
 
-/* A session episode past its action threshold: apply the policy. */
+/* A session episode past its kind's action delay: apply the policy. */
 static void
-consider_action(PoSample *s, int bi, PoEpisode *ep, PoSignal sig, int after_ms)
+consider_action(PoSample *s, int bi, PoEpisode *ep, const PoKindInfo *k)
 {
 	PoBackend  *b = &s->backends[bi];
 	PoAction	action;
 	char		why[128];
 
-	if (ep->acted || !past(s->now, ep->key.cond_start, after_ms))
+	if (ep->acted || !po_past(s->now, ep->key.cond_start, po_kind_act_ms(k)))
 		return;
 
-	/* terminate_only_blockers: not now; looked at again next sample */
-	if (ep->key.kind == PO_EVENT_IDLE_IN_TRANSACTION && po_terminate_only_blockers)
+	/* only while it blocks someone: not now; looked at again next sample */
+	if (k->only_blockers != NULL && *k->only_blockers)
 	{
-		build_lock_graph(s);
-		if (s->nblocked[bi] == 0)
+		po_lock_graph_build(&s->graph, s->backends, s->nbackends);
+		if (s->graph.nblocked[bi] == 0)
 			return;
 	}
 
-	action = po_policy_decide(b, sig, why, sizeof(why));
+	action = po_policy_decide(b, k->signal, why, sizeof(why));
 	switch (action)
 	{
 		case PO_ACTION_NONE:
@@ -413,20 +259,13 @@ consider_action(PoSample *s, int bi, PoEpisode *ep, PoSignal sig, int after_ms)
 			{
 				ep->suppressed_once = true;
 				record_action(s, ep, action, why);
-				SpinLockAcquire(&po_shared->mutex);
-				po_shared->actions_suppressed++;
-				SpinLockRelease(&po_shared->mutex);
+				po_count(actions_suppressed, 1);
 			}
 			return;				/* retried once the rate allows */
 		case PO_ACTION_TERMINATED:
 		case PO_ACTION_CANCELLED:
-			if (po_signal_session(b, ep->key.kind, sig))
-			{
-				SpinLockAcquire(&po_shared->mutex);
-				po_shared->actions_taken++;
-				SpinLockRelease(&po_shared->mutex);
+			if (po_signal_session(b, k))
 				record_action(s, ep, action, NULL);
-			}
 			else
 				record_action(s, ep, PO_ACTION_FAILED,
 							  "the session changed or ended before the signal");
@@ -455,10 +294,12 @@ session_episode(PoSample *s, int bi, int kind, TimestampTz cond_start)
 	ep = touch_episode(s, &key, &is_new);
 	if (is_new)
 		po_fill_event_session(&ep->ev, b);
-	if (s->graph_done)
+	if (s->graph.built)
 	{
-		set_pids(ep->ev.blocked, &ep->ev.nblocked, s->blocked[bi], s->nblocked[bi]);
-		set_pids(ep->ev.blockers, &ep->ev.nblockers, s->blockers[bi], s->nblockers[bi]);
+		set_pids(ep->ev.blocked, &ep->ev.nblocked, s->graph.blocked[bi],
+				 s->graph.nblocked[bi]);
+		set_pids(ep->ev.blockers, &ep->ev.nblockers, s->graph.blockers[bi],
+				 s->graph.nblockers[bi]);
 	}
 	return ep;
 }
@@ -483,124 +324,100 @@ pool_episode(PoSample *s, int slot, int kind, const char *detail)
 	strlcpy(ep->ev.detail, detail, PO_DETAIL_LEN);
 }
 
-/*
- * How far back a long transaction holds the vacuum horizon: the age, in
- * transactions, of the xmin it holds.
+/* ---------------------------------------------------------------------
+ * Detection
+ * ---------------------------------------------------------------------
  */
-static void
-xmin_detail(PoEvent *ev, const PoBackend *b)
-{
-	if (TransactionIdIsNormal(b->xmin))
-	{
-		TransactionId next = XidFromFullTransactionId(ReadNextFullTransactionId());
 
-		snprintf(ev->detail, PO_DETAIL_LEN, "backend_xmin_age=%d",
-				 (int) (next - b->xmin));
-	}
-	else
-		snprintf(ev->detail, PO_DETAIL_LEN, "backend_xmin_age=0");
-}
-
-void
-po_detect(PoSample *s)
+/*
+ * Which session kinds each client backend is past the opening threshold
+ * of (one bit per kind), and since when.  Returns whether any is.
+ */
+static bool
+find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
+						TimestampTz *since)
 {
-	int			open_iit;
-	int			open_slow;
-	int			open_long;
+	bool		any = false;
 	int			i;
-	bool		need_graph = false;
-	HASH_SEQ_STATUS hs;
-	PoEpisode  *ep;
-	char		detail[PO_DETAIL_LEN];
-
-	ensure_episodes();
-	cycle++;
-
-	open_iit = open_threshold(po_idle_in_transaction_threshold,
-							  po_idle_in_transaction_terminate_after);
-	open_slow = open_threshold(po_slow_statement_threshold,
-							   po_slow_statement_cancel_after);
-	open_long = open_threshold(po_long_transaction_threshold,
-							   po_long_transaction_terminate_after);
-
-	/*
-	 * The lock graph is needed when a lock waiter is past its threshold, or
-	 * when some session that may block others is past one of its own.
-	 */
-	if (count_waiters(s) > 0)
-	{
-		for (i = 0; i < s->nbackends && !need_graph; i++)
-		{
-			PoBackend  *b = &s->backends[i];
-
-			if (b->type != B_BACKEND)
-				continue;
-			if ((b->wait_event_info & 0xFF000000) == PG_WAIT_LOCK &&
-				past(s->now, b->lock_wait_start ? b->lock_wait_start : b->query_start,
-					 po_lock_wait_threshold))
-				need_graph = true;
-			else if (po_is_idle_in_xact(b->state) && past(s->now, b->state_change, open_iit))
-				need_graph = true;
-			else if (past(s->now, b->xact_start, open_long))
-				need_graph = true;
-			else if ((b->state == STATE_RUNNING || b->state == STATE_FASTPATH) &&
-					 past(s->now, b->query_start, open_slow))
-				need_graph = true;
-		}
-		if (need_graph)
-			build_lock_graph(s);
-	}
+	int			k;
 
 	for (i = 0; i < s->nbackends; i++)
 	{
-		PoBackend  *b = &s->backends[i];
-		PoEpisode  *e;
+		const PoBackend *b = &s->backends[i];
 
+		hits[i] = 0;
 		if (b->type != B_BACKEND)
 			continue;
-
-		if (po_is_idle_in_xact(b->state) && past(s->now, b->state_change, open_iit))
+		for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
 		{
-			if (past(s->now, b->state_change, po_idle_in_transaction_threshold))
-				s->server->iit_over++;
-			e = session_episode(s, i, PO_EVENT_IDLE_IN_TRANSACTION, b->state_change);
-			consider_action(s, i, e, PO_SIGNAL_TERMINATE,
-							po_idle_in_transaction_terminate_after);
-		}
+			TimestampTz t;
 
-		if ((b->state == STATE_RUNNING || b->state == STATE_FASTPATH) &&
-			past(s->now, b->query_start, open_slow))
-		{
-			if (past(s->now, b->query_start, po_slow_statement_threshold))
-				s->server->slow_over++;
-			e = session_episode(s, i, PO_EVENT_SLOW_STATEMENT, b->query_start);
-			consider_action(s, i, e, PO_SIGNAL_CANCEL,
-							po_slow_statement_cancel_after);
-		}
-
-		if (past(s->now, b->xact_start, open_long))
-		{
-			if (past(s->now, b->xact_start, po_long_transaction_threshold))
-				s->server->long_xact_over++;
-			e = session_episode(s, i, PO_EVENT_LONG_TRANSACTION, b->xact_start);
-			xmin_detail(&e->ev, b);
-			consider_action(s, i, e, PO_SIGNAL_TERMINATE,
-							po_long_transaction_terminate_after);
-		}
-
-		if ((b->wait_event_info & 0xFF000000) == PG_WAIT_LOCK)
-		{
-			TimestampTz since = b->lock_wait_start ? b->lock_wait_start : b->query_start;
-
-			if (past(s->now, since, po_lock_wait_threshold))
-			{
-				s->server->lock_wait_over++;
-				e = session_episode(s, i, PO_EVENT_LOCK_WAIT, since);
-				snprintf(e->ev.detail, PO_DETAIL_LEN, "blocked_by=%d",
-						 e->ev.nblockers > 0 ? e->ev.blockers[0] : 0);
-			}
+			if (po_kinds[k].scope != PO_SCOPE_SESSION)
+				continue;
+			t = po_kinds[k].since(b);
+			if (!po_past(s->now, t, open_ms[k]))
+				continue;
+			hits[i] |= (uint8) (1 << k);
+			since[i * PO_NUM_EVENT_KINDS + k] = t;
+			any = true;
 		}
 	}
+	return any;
+}
+
+static void
+detect_sessions(PoSample *s)
+{
+	int			open_ms[PO_NUM_EVENT_KINDS];
+	uint8	   *hits = palloc(Max(s->nbackends, 1));
+	TimestampTz *since = palloc(sizeof(TimestampTz) *
+								Max(s->nbackends, 1) * PO_NUM_EVENT_KINDS);
+	int			i;
+	int			k;
+
+	StaticAssertStmt(PO_NUM_EVENT_KINDS <= 8, "one bit per kind in a uint8");
+	for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
+		open_ms[k] = po_kind_open_ms(&po_kinds[k]);
+
+	/*
+	 * The lock graph is needed when some session past a threshold may block
+	 * others or be blocked, which takes a lock waiter.
+	 */
+	if (find_session_conditions(s, open_ms, hits, since) &&
+		po_count_lock_waiters(s->backends, s->nbackends) > 0)
+		po_lock_graph_build(&s->graph, s->backends, s->nbackends);
+
+	for (i = 0; i < s->nbackends; i++)
+	{
+		if (hits[i] == 0)
+			continue;
+		for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
+		{
+			const PoKindInfo *kind = &po_kinds[k];
+			TimestampTz t = since[i * PO_NUM_EVENT_KINDS + k];
+			PoEpisode  *ep;
+
+			if ((hits[i] & (1 << k)) == 0)
+				continue;
+			if (po_past(s->now, t, po_kind_detect_ms(kind)))
+				s->server->over[k]++;
+			ep = session_episode(s, i, k, t);
+			if (kind->detail != NULL)
+				kind->detail(&ep->ev, &s->backends[i]);
+			if (kind->signal != PO_SIGNAL_NONE)
+				consider_action(s, i, ep, kind);
+		}
+	}
+	pfree(hits);
+	pfree(since);
+}
+
+static void
+detect_pools(PoSample *s)
+{
+	int			sat_ms = po_kind_detect_ms(&po_kinds[PO_EVENT_POOL_SATURATED]);
+	char		detail[PO_DETAIL_LEN];
+	int			i;
 
 	for (i = 0; i < po_pool_slots(); i++)
 	{
@@ -608,36 +425,62 @@ po_detect(PoSample *s)
 
 		if (!p->in_use)
 			continue;
-		if (p->saturated_since != 0 &&
-			past(s->now, p->saturated_since, po_saturation_threshold))
+		if (po_past(s->now, p->saturated_since, sat_ms))
 		{
+			s->server->over[PO_EVENT_POOL_SATURATED]++;
 			snprintf(detail, sizeof(detail), "connections=%d busy=%d",
 					 p->connections, p->active + p->idle_in_xact);
 			pool_episode(s, i, PO_EVENT_POOL_SATURATED, detail);
 		}
 		if (po_churn_threshold > 0 && p->new_conn_rate > po_churn_threshold)
 		{
+			s->server->over[PO_EVENT_CONNECTION_CHURN]++;
 			snprintf(detail, sizeof(detail), "new_connections_per_s=%.1f",
 					 p->new_conn_rate);
 			pool_episode(s, i, PO_EVENT_CONNECTION_CHURN, detail);
 		}
 	}
+}
 
-	if (po_max_connections_warn > 0 &&
-		(int64) s->server->client_connections * 100 >
-		(int64) po_max_connections_warn * s->server->max_connections)
-	{
-		PoEpisodeKey key;
-		bool		is_new;
+static void
+detect_server(PoSample *s)
+{
+	PoServerSample *sv = s->server;
+	PoEpisodeKey key;
+	PoEpisode  *ep;
+	bool		is_new;
 
-		memset(&key, 0, sizeof(key));
-		key.kind = PO_EVENT_SERVER_CONNECTIONS_HIGH;
-		ep = touch_episode(s, &key, &is_new);
-		snprintf(ep->ev.detail, PO_DETAIL_LEN,
-				 "connections=%d usable=%d percent=%.1f",
-				 s->server->client_connections, s->server->max_connections,
-				 100.0 * s->server->client_connections / s->server->max_connections);
-	}
+	if (po_max_connections_warn <= 0 ||
+		(int64) sv->client_connections * 100 <=
+		(int64) po_max_connections_warn * sv->max_connections)
+		return;
+
+	sv->over[PO_EVENT_SERVER_CONNECTIONS_HIGH]++;
+	memset(&key, 0, sizeof(key));
+	key.kind = PO_EVENT_SERVER_CONNECTIONS_HIGH;
+	ep = touch_episode(s, &key, &is_new);
+	snprintf(ep->ev.detail, PO_DETAIL_LEN,
+			 "connections=%d usable=%d percent=%.1f",
+			 sv->client_connections, sv->max_connections,
+			 100.0 * sv->client_connections / sv->max_connections);
+}
+
+/*
+ * Open, update and end episodes from this sample, acting where a kind says
+ * so, and count what is past each kind's threshold in s->server->over[].
+ */
+void
+po_detect(PoSample *s)
+{
+	HASH_SEQ_STATUS hs;
+	PoEpisode  *ep;
+
+	ensure_episodes();
+	cycle++;
+
+	detect_sessions(s);
+	detect_pools(s);
+	detect_server(s);
 
 	/* whatever was not seen this sample has ended */
 	hash_seq_init(&hs, episodes);
@@ -652,31 +495,9 @@ po_detect(PoSample *s)
 	}
 }
 
-/*
- * Add an event to the ring and return its id.  Caller holds the lock
- * exclusively.
- */
-uint64
-po_event_insert_locked(PoEvent *ev)
-{
-	uint64		id = po_shared->next_event_id++;
-	PoEvent    *slot = &po_events[(id - 1) % po_max_events];
-	bool		dropped = slot->id != 0;
-
-	ev->id = id;
-	memcpy(slot, ev, sizeof(PoEvent));
-
-	SpinLockAcquire(&po_shared->mutex);
-	po_shared->events_total++;
-	if (dropped)
-		po_shared->events_dropped++;
-	SpinLockRelease(&po_shared->mutex);
-	return id;
-}
-
 /* Write changed episodes to the ring.  Caller holds the lock exclusively. */
 void
-po_detect_publish_locked(PoSample *s)
+po_detect_publish_locked(void)
 {
 	HASH_SEQ_STATUS hs;
 	PoEpisode  *ep;
@@ -693,19 +514,13 @@ po_detect_publish_locked(PoSample *s)
 			ep->is_new = false;
 		}
 		else
-		{
-			PoEvent    *slot = &po_events[(ep->ev.id - 1) % po_max_events];
-
-			/* overwritten by newer events meanwhile: nothing to update */
-			if (slot->id == ep->ev.id)
-				memcpy(slot, &ep->ev, sizeof(PoEvent));
-		}
+			po_event_update_locked(&ep->ev);
 	}
 }
 
 /* Log what opened or was done, and forget ended episodes. */
 void
-po_detect_after_publish(PoSample *s)
+po_detect_after_publish(void)
 {
 	HASH_SEQ_STATUS hs;
 	PoEpisode  *ep;
@@ -726,117 +541,4 @@ po_detect_after_publish(PoSample *s)
 		if (ep->ended)
 			hash_search(episodes, &ep->key, HASH_REMOVE, NULL);
 	}
-}
-
-/* ---------------------------------------------------------------------
- * Log lines
- * ---------------------------------------------------------------------
- */
-
-/* Append value as a double-quoted, escaped string: one line, parseable. */
-static void
-append_quoted(StringInfo buf, const char *val, int maxlen)
-{
-	int			len = strnlen(val, maxlen);
-	int			i;
-
-	/* do not end inside a UTF-8 sequence */
-	if (len == maxlen)
-		while (len > 0 && ((unsigned char) val[len] & 0xC0) == 0x80)
-			len--;
-
-	appendStringInfoChar(buf, '"');
-	for (i = 0; i < len; i++)
-	{
-		unsigned char c = (unsigned char) val[i];
-
-		if (c == '"' || c == '\\')
-		{
-			appendStringInfoChar(buf, '\\');
-			appendStringInfoChar(buf, (char) c);
-		}
-		else if (c == '\n')
-			appendStringInfoString(buf, "\\n");
-		else if (c == '\r')
-			appendStringInfoString(buf, "\\r");
-		else if (c == '\t')
-			appendStringInfoString(buf, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			appendStringInfo(buf, "\\x%02x", c);
-		else
-			appendStringInfoChar(buf, (char) c);
-	}
-	appendStringInfoChar(buf, '"');
-}
-
-static void
-append_pids(StringInfo buf, const char *name, const int32 *pids, int n)
-{
-	int			i;
-
-	appendStringInfo(buf, " %s={", name);
-	for (i = 0; i < n; i++)
-		appendStringInfo(buf, "%s%d", i ? "," : "", pids[i]);
-	appendStringInfoChar(buf, '}');
-}
-
-/*
- * One LOG line per opened episode or action, key=value, strings quoted and
- * escaped so that no value can break the line or fake a key.
- */
-void
-po_event_log(const PoEvent *ev, const char *what)
-{
-	StringInfoData buf;
-	char		addr[64];
-
-	if (!po_log_events)
-		return;
-
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "id=" UINT64_FORMAT " kind=%s action=%s",
-					 ev->id, po_event_kind_name(ev->kind),
-					 po_action_name(ev->action));
-	if (!ev->has_pool && ev->pid != 0)
-		appendStringInfo(&buf, " pid=%d", ev->pid);
-	if (ev->datname[0] || ev->usename[0] || ev->has_pool || ev->pid != 0)
-	{
-		appendStringInfoString(&buf, " datname=");
-		append_quoted(&buf, ev->datname, NAMEDATALEN);
-		appendStringInfoString(&buf, " usename=");
-		append_quoted(&buf, ev->usename, NAMEDATALEN);
-		appendStringInfoString(&buf, " application_name=");
-		append_quoted(&buf, ev->appname, NAMEDATALEN);
-		addr[0] = '\0';
-		if (ev->addr.family == 4)
-			inet_ntop(AF_INET, ev->addr.addr, addr, sizeof(addr));
-		else if (ev->addr.family == 6)
-			inet_ntop(AF_INET6, ev->addr.addr, addr, sizeof(addr));
-		appendStringInfo(&buf, " client_addr=%s", addr[0] ? addr : "local");
-	}
-	appendStringInfo(&buf, " duration_ms=" INT64_FORMAT,
-					 (int64) ((ev->last_seen_at - ev->started_at) / 1000));
-	if (!ev->has_pool && ev->pid != 0)
-	{
-		appendStringInfo(&buf, " query_id=" INT64_FORMAT, (int64) ev->query_id);
-		append_pids(&buf, "blocked_pids", ev->blocked, ev->nblocked);
-		append_pids(&buf, "blocked_by", ev->blockers, ev->nblockers);
-	}
-	appendStringInfoString(&buf, " detail=");
-	append_quoted(&buf, ev->detail, PO_DETAIL_LEN);
-	if (!ev->has_pool && ev->pid != 0)
-	{
-		appendStringInfoString(&buf, " query=");
-		append_quoted(&buf, ev->query, 256);
-	}
-
-	/*
-	 * Server log only: a client asking for LOG messages must not get them,
-	 * and an on-demand call must not fail after acting because a name or
-	 * query has no equivalent in the client's encoding.
-	 */
-	ereport(LOG_SERVER_ONLY,
-			errmsg("pool_observer %s: %s", what, buf.data),
-			errhidestmt(true));
-	pfree(buf.data);
 }

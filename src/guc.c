@@ -18,9 +18,9 @@
 #include <float.h>
 
 #include "utils/guc.h"
-#include "utils/varlena.h"
 
-#include "pool_observer.h"
+#include "guc.h"
+#include "types.h"
 
 bool		po_enabled = true;
 int			po_sample_interval = 1000;
@@ -60,35 +60,16 @@ static const struct config_enum_entry sampling_method_options[] = {
 static bool
 check_name_list(char **newval, void **extra, GucSource source)
 {
-	char	   *rawstring;
-	List	   *elemlist;
-	bool		ok;
+	char		toolong[NAMEDATALEN * 4];
 
-	if (*newval == NULL || (*newval)[0] == '\0')
+	if (po_check_name_list(*newval, toolong, sizeof(toolong)))
 		return true;
-
-	rawstring = pstrdup(*newval);
-	ok = SplitGUCList(rawstring, ',', &elemlist);
-	if (!ok)
-		GUC_check_errdetail("List syntax is invalid.");
+	if (toolong[0] != '\0')
+		GUC_check_errdetail("Name \"%s\" is longer than %d bytes.",
+							toolong, NAMEDATALEN - 1);
 	else
-	{
-		ListCell   *lc;
-
-		foreach(lc, elemlist)
-		{
-			if (strlen((char *) lfirst(lc)) >= NAMEDATALEN)
-			{
-				GUC_check_errdetail("Name \"%s\" is longer than %d bytes.",
-									(char *) lfirst(lc), NAMEDATALEN - 1);
-				ok = false;
-				break;
-			}
-		}
-	}
-	list_free(elemlist);
-	pfree(rawstring);
-	return ok;
+		GUC_check_errdetail("List syntax is invalid.");
+	return false;
 }
 
 static void
@@ -123,21 +104,21 @@ po_define_gucs(void)
 							"Sets the number of pools tracked individually.",
 							"Pools beyond this are folded into one overflow pool.",
 							&po_max_pools,
-							64, 1, 10000,
+							64, 1, PO_MAX_POOLS_MAX,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pool_observer.history_size",
 							"Sets the number of history buckets kept.",
 							NULL,
 							&po_history_size,
-							360, 2, 100000,
+							360, PO_HISTORY_SIZE_MIN, PO_HISTORY_SIZE_MAX,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("pool_observer.max_events",
 							"Sets the number of events kept.",
 							"The oldest event is overwritten when the ring is full.",
 							&po_max_events,
-							1000, 10, 1000000,
+							1000, PO_MAX_EVENTS_MIN, PO_MAX_EVENTS_MAX,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 

@@ -15,6 +15,8 @@
  * version, bad checksum -- is logged once and ignored: startup never fails
  * because of this file.
  *
+ * Layer 5.
+ *
  * IDENTIFICATION
  *	  src/persist.c
  *
@@ -32,7 +34,12 @@
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
 
-#include "pool_observer.h"
+#include "events.h"
+#include "guc.h"
+#include "history.h"
+#include "kinds.h"
+#include "persist.h"
+#include "shmem.h"
 
 #define PO_STATE_FILE		"pg_stat/pool_observer.stat"
 #define PO_STATE_TMPFILE	"pg_stat/pool_observer.stat.tmp"
@@ -134,8 +141,8 @@ po_persist_save(int code, Datum arg)
 	hdr.sizeof_row = sizeof(PoHistRow);
 	hdr.history_size = po_history_size;
 	hdr.pool_slots = po_pool_slots();
-	hdr.hist_cur = po_shared->hist_cur;
-	hdr.next_event_id = po_shared->next_event_id;
+	hdr.hist_cur = po_history_current();
+	hdr.next_event_id = po_events_next_id_locked();
 	for (i = 0; i < po_max_events; i++)
 		if (po_events[i].id != 0)
 			hdr.nevents++;
@@ -238,9 +245,9 @@ po_persist_load(void)
 		load_failed("written by another version of pool_observer");
 		goto done;
 	}
-	if (hdr.nevents < 0 || hdr.nevents > 1000000 ||
-		hdr.history_size < 0 || hdr.history_size > 100000 ||
-		hdr.pool_slots < 0 || hdr.pool_slots > 10001 ||
+	if (hdr.nevents < 0 || hdr.nevents > PO_MAX_EVENTS_MAX ||
+		hdr.history_size < 0 || hdr.history_size > PO_HISTORY_SIZE_MAX ||
+		hdr.pool_slots < 0 || hdr.pool_slots > PO_MAX_POOLS_MAX + 1 ||
 		hdr.hist_cur < -1 || hdr.hist_cur >= hdr.history_size)
 	{
 		load_failed("header is invalid");
@@ -301,7 +308,7 @@ po_persist_load(void)
 			ev.ended_at = ev.last_seen_at;
 		memcpy(&po_events[(ev.id - 1) % po_max_events], &ev, sizeof(PoEvent));
 	}
-	po_shared->next_event_id = hdr.next_event_id;
+	po_events_restore_next_id(hdr.next_event_id);
 	po_shared->events_total = hdr.next_event_id - 1;
 
 	/* history: only if its shape is the same as now */
@@ -312,7 +319,7 @@ po_persist_load(void)
 		memcpy(po_hist_rows, p + sizeof(PoBucket) * po_history_size, rows_size);
 		for (i = 0; i < po_history_size * po_pool_slots(); i++)
 			po_hist_rows[i].key.appname[NAMEDATALEN - 1] = '\0';
-		po_shared->hist_cur = hdr.hist_cur;
+		po_history_set_current(hdr.hist_cur);
 	}
 	else
 		ereport(LOG,

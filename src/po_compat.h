@@ -3,8 +3,8 @@
  * po_compat.h
  *	  Every PG_VERSION_NUM test of pool_observer lives here.
  *
- * Built and tested against PostgreSQL 15.  The branches for 14, 16, 17 and
- * 18 follow those versions' headers.
+ * Supported: PostgreSQL 15 to 19.  Layer 0: included by every module that
+ * needs one of these, and by nothing else's header.
  *
  * IDENTIFICATION
  *	  src/po_compat.h
@@ -18,28 +18,15 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 
-#if PG_VERSION_NUM < 140000
-#error "pool_observer requires PostgreSQL 14 or later"
+#if PG_VERSION_NUM < 150000
+#error "pool_observer requires PostgreSQL 15 or later"
 #endif
 
 /* Materialized set-returning functions. */
 #if PG_VERSION_NUM >= 160000
 #define po_init_srf(fcinfo)	InitMaterializedSRF((fcinfo), 0)
-#elif PG_VERSION_NUM >= 150000
-#define po_init_srf(fcinfo)	SetSingleFuncCall((fcinfo), 0)
 #else
-extern void po_init_srf(FunctionCallInfo fcinfo);
-#define PO_NEED_INIT_SRF 1
-#endif
-
-/* 15 renamed EmitWarningsOnPlaceholders(). */
-#if PG_VERSION_NUM < 150000
-#define MarkGUCPrefixReserved(prefix)	EmitWarningsOnPlaceholders(prefix)
-#endif
-
-/* Shared memory is requested from shmem_request_hook since 15. */
-#if PG_VERSION_NUM >= 150000
-#define PO_HAVE_SHMEM_REQUEST_HOOK 1
+#define po_init_srf(fcinfo)	SetSingleFuncCall((fcinfo), 0)
 #endif
 
 /*

@@ -9,6 +9,8 @@
  * postmaster restarts it after bgw_restart_time.  An ERROR also ends it
  * (and it is restarted), so no error can leave it half-working.
  *
+ * Layer 4.
+ *
  * IDENTIFICATION
  *	  src/worker.c
  *
@@ -29,7 +31,12 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "pool_observer.h"
+#include "cycle.h"
+#include "guc.h"
+#include "policy.h"
+#include "shmem.h"
+#include "status.h"
+#include "worker.h"
 
 static TimestampTz next_sample_at = 0;
 
@@ -68,6 +75,27 @@ po_worker_detach(int code, Datum arg)
 	SpinLockRelease(&po_shared->mutex);
 	/* wake anyone in sample_now(): it will see that nobody is sampling */
 	ConditionVariableBroadcast(&po_shared->sample_cv);
+}
+
+/* Register the sampler; from _PG_init, in the postmaster. */
+void
+po_register_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	/* consistent state, not recovery finished: it samples standbys too */
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pool_observer");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "po_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pool_observer sampler");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "pool_observer sampler");
+	worker.bgw_main_arg = (Datum) 0;
+	worker.bgw_notify_pid = 0;
+	RegisterBackgroundWorker(&worker);
 }
 
 void

@@ -9,6 +9,8 @@
 #         // cppcheck-suppress <id>
 #  2. scan-build (clang static analyzer) over a clean build of a throwaway
 #     copy of the project, so the checkout's build products are not touched.
+#  3. test/layers.py over that build's objects: no call cycle between the
+#     src/ files, and no call from a lower layer to a higher one.
 #
 # Exits non-zero when either tool reports anything, or when there is no C
 # source to check.  PROJECT_DIR defaults to the checkout; it must be a PGXS
@@ -102,6 +104,13 @@ else
 		po_warn "lint: scan-build failed (exit $rc); full log:"
 		cat "$log" >&2
 	fi
+	status=1
+fi
+
+# 3. The layering of src/: derived from the objects' symbols (nm), it must
+#    have no call cycle and no call from a lower layer to a higher one.
+po_log "lint: layers (test/layers.py)"
+if ! python3 "$PO_ROOT/test/layers.py" "$work/build/src"; then
 	status=1
 fi
 

@@ -1,0 +1,183 @@
+/*-------------------------------------------------------------------------
+ *
+ * cycle.c
+ *	  One sample: read, drain, pools, detect, publish, log.
+ *
+ * Everything a sample computes is computed in the sampler's local memory;
+ * the shared lock is taken exclusively once, to publish the pools, the
+ * history and the changed episodes together.  The catalog lookups of the
+ * sample happen between po_catalog_begin_cycle() and po_catalog_end_cycle().
+ *
+ * Layer 4.
+ *
+ * IDENTIFICATION
+ *	  src/cycle.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "cycle.h"
+#include "detect.h"
+#include "guc.h"
+#include "history.h"
+#include "intake.h"
+#include "policy.h"
+#include "pools.h"
+#include "shmem.h"
+#include "snapshot.h"
+#include "status.h"
+
+static PoBackend *backends_buf = NULL;
+static PoIntakeRecord *intake_buf = NULL;
+static uint32 local_reset_generation = 0;
+static bool took_over = false;
+
+/* Drop every pool and episode the sampler holds (after reset()). */
+static void
+reset_local(void)
+{
+	po_pools_reset_local();
+	po_detect_reset_local();
+	po_policy_reset_local();
+}
+
+/*
+ * Take what the hooks reported since the last sample.  Returns the number
+ * of new connections, attributed to a pool or not.
+ */
+static int64
+drain_intake(TimestampTz now)
+{
+	uint64		lost;
+	uint64		unattributed;
+	int			n;
+	int			i;
+	int64		conns;
+
+	if (intake_buf == NULL)
+		intake_buf = MemoryContextAlloc(TopMemoryContext,
+										sizeof(PoIntakeRecord) * PO_INTAKE_RING_SIZE);
+	n = po_intake_drain(intake_buf, PO_INTAKE_RING_SIZE, &lost);
+	unattributed = lost;
+	conns = (int64) lost;
+	for (i = 0; i < n; i++)
+	{
+		const PoIntakeRecord *rec = &intake_buf[i];
+
+		switch ((PoIntakeType) rec->type)
+		{
+			case PO_INTAKE_CONNECT:
+				conns++;
+				if (!po_pools_count_connection(rec, now))
+					unattributed++;
+				break;
+		}
+	}
+	if (unattributed > 0)
+		po_count(conns_unattributed, unattributed);
+	return conns;
+}
+
+static void
+publish(PoSample *s, PoServerSample *server, int64 new_conns)
+{
+	uint64		overwritten;
+
+	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
+	po_snapshot_publish_locked(s->pools, server);
+	overwritten = po_history_fold_locked(server, new_conns, s->pools);
+	po_detect_publish_locked();
+	LWLockRelease(po_shared->lock);
+
+	if (overwritten > 0)
+		po_count(history_overwritten, overwritten);
+}
+
+static void
+report_cost(instr_time start, TimestampTz now, uint64 request)
+{
+	instr_time	duration;
+	double		us;
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	us = INSTR_TIME_GET_MICROSEC(duration);
+
+	SpinLockAcquire(&po_shared->mutex);
+	po_shared->samples++;
+	po_shared->last_sample_at = now;
+	po_shared->sample_us_sum += us;
+	po_shared->sample_us_last = us;
+	if (us > po_shared->sample_us_max)
+		po_shared->sample_us_max = us;
+	if (request > po_shared->requests_served)
+		po_shared->requests_served = request;
+	SpinLockRelease(&po_shared->mutex);
+}
+
+void
+po_sample_once(MemoryContext cycle_cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cycle_cxt);
+	instr_time	start;
+	uint64		request;
+	uint32		generation;
+	PoSample	s;
+	PoServerSample server;
+	int64		new_conns;
+
+	INSTR_TIME_SET_CURRENT(start);
+
+	SpinLockAcquire(&po_shared->mutex);
+	request = po_shared->sample_requests;
+	generation = po_shared->reset_generation;
+	SpinLockRelease(&po_shared->mutex);
+
+	if (generation != local_reset_generation)
+	{
+		reset_local();
+		local_reset_generation = generation;
+	}
+	if (!took_over)
+	{
+		/* a restarted sampler goes on with its predecessor's episodes */
+		po_detect_take_over();
+		took_over = true;
+	}
+
+	po_catalog_begin_cycle();
+
+	memset(&s, 0, sizeof(s));
+	s.now = GetCurrentTimestamp();
+	/* allocated once: a fresh 40 kB array every sample costs page faults */
+	if (backends_buf == NULL)
+		backends_buf = MemoryContextAlloc(TopMemoryContext,
+										  sizeof(PoBackend) * MaxBackends);
+	s.backends = backends_buf;
+	s.nbackends = po_read_backends(s.backends, MaxBackends);
+
+	po_pools_begin_sample();
+	new_conns = drain_intake(s.now);
+	po_pools_build(s.backends, s.nbackends, s.now, new_conns, &server);
+
+	/* episodes and actions; fills server.over[] */
+	s.pools = po_pools_local();
+	s.server = &server;
+	po_detect(&s);
+
+	publish(&s, &server, new_conns);
+	po_detect_after_publish();
+
+	po_catalog_end_cycle();
+
+	report_cost(start, s.now, request);
+	ConditionVariableBroadcast(&po_shared->sample_cv);
+	MemoryContextSwitchTo(oldcxt);
+}

@@ -1,0 +1,278 @@
+/*-------------------------------------------------------------------------
+ *
+ * events.c
+ *	  The event ring: insert, update, chunked copy, names, log line.
+ *
+ * A fixed ring of max_events episodes; a new event overwrites the oldest
+ * (counted in worker.events_dropped).  Ids increase; the slot of an event
+ * is (id - 1) % max_events, so an update finds its row, or finds that it
+ * was overwritten meanwhile.
+ *
+ * Layer 1.
+ *
+ * IDENTIFICATION
+ *	  src/events.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "storage/shmem.h"
+
+#include "events.h"
+#include "guc.h"
+#include "kinds.h"
+#include "shmem.h"
+
+typedef struct PoEventRing
+{
+	uint64		next_event_id;	/* guarded by po_shared->lock */
+	PoEvent		events[FLEXIBLE_ARRAY_MEMBER];
+} PoEventRing;
+
+static PoEventRing *ring = NULL;
+PoEvent    *po_events = NULL;
+
+static const char *const action_names[PO_NUM_ACTIONS] = {
+	"none",
+	"terminated",
+	"cancelled",
+	"would_terminate",
+	"would_cancel",
+	"exempt",
+	"suppressed",
+	"failed"
+};
+
+Size
+po_events_shmem_size(void)
+{
+	return add_size(offsetof(PoEventRing, events),
+					mul_size(sizeof(PoEvent), po_max_events));
+}
+
+/* Caller holds AddinShmemInitLock. */
+void
+po_events_shmem_init(void)
+{
+	bool		found;
+
+	ring = ShmemInitStruct("pool_observer events", po_events_shmem_size(), &found);
+	po_events = ring->events;
+	if (!found)
+	{
+		ring->next_event_id = 1;
+		po_events_clear_locked();
+	}
+}
+
+/*
+ * Empty the ring.  Ids go on increasing, so that a reader never sees an id
+ * twice.  Caller holds the lock exclusively, or is the postmaster.
+ */
+void
+po_events_clear_locked(void)
+{
+	memset(po_events, 0, mul_size(sizeof(PoEvent), po_max_events));
+	if (ring->next_event_id == 0)
+		ring->next_event_id = 1;
+}
+
+uint64
+po_events_next_id_locked(void)
+{
+	return ring->next_event_id;
+}
+
+/* After loading saved events; the postmaster, before anyone else runs. */
+void
+po_events_restore_next_id(uint64 next_id)
+{
+	ring->next_event_id = Max(next_id, 1);
+}
+
+/*
+ * Add an event to the ring and return its id.  Caller holds the lock
+ * exclusively.
+ */
+uint64
+po_event_insert_locked(PoEvent *ev)
+{
+	uint64		id = ring->next_event_id++;
+	PoEvent    *slot = &po_events[(id - 1) % po_max_events];
+	bool		dropped = slot->id != 0;
+
+	ev->id = id;
+	memcpy(slot, ev, sizeof(PoEvent));
+
+	SpinLockAcquire(&po_shared->mutex);
+	po_shared->events_total++;
+	if (dropped)
+		po_shared->events_dropped++;
+	SpinLockRelease(&po_shared->mutex);
+	return id;
+}
+
+/*
+ * Write a changed event back to its row, unless newer events overwrote it
+ * meanwhile.  Caller holds the lock exclusively.
+ */
+void
+po_event_update_locked(const PoEvent *ev)
+{
+	PoEvent    *slot = &po_events[(ev->id - 1) % po_max_events];
+
+	if (slot->id == ev->id)
+		memcpy(slot, ev, sizeof(PoEvent));
+}
+
+/*
+ * Copy the next chunk of the ring, oldest first, into buf (at most max
+ * rows, used slots only).  *pos counts the slots visited, from 0; the
+ * lock is taken shared for one chunk only, so a reader never holds up the
+ * sampler for long however large max_events is.  Returns the rows copied;
+ * *pos == max_events when the whole ring was visited.
+ */
+int
+po_events_copy_chunk(int *pos, PoEvent *buf, int max)
+{
+	int			n = 0;
+	int			start;
+	int			first;
+	int			len;
+	int			i;
+
+	if (*pos >= po_max_events)
+		return 0;
+	LWLockAcquire(po_shared->lock, LW_SHARED);
+	/* the oldest slot is the one the next event will take */
+	start = (int) ((ring->next_event_id - 1) % po_max_events);
+	first = (start + *pos) % po_max_events;
+	len = Min(max, po_max_events - *pos);
+	len = Min(len, po_max_events - first);	/* do not wrap in one copy */
+	for (i = 0; i < len; i++)
+		if (po_events[first + i].id != 0)
+			memcpy(&buf[n++], &po_events[first + i], sizeof(PoEvent));
+	LWLockRelease(po_shared->lock);
+	*pos += len;
+	return n;
+}
+
+const char *
+po_action_name(int action)
+{
+	if (action < 0 || action >= PO_NUM_ACTIONS)
+		return "unknown";
+	return action_names[action];
+}
+
+/* ---------------------------------------------------------------------
+ * Log lines
+ * ---------------------------------------------------------------------
+ */
+
+/* Append value as a double-quoted, escaped string: one line, parseable. */
+static void
+append_quoted(StringInfo buf, const char *val, int maxlen)
+{
+	int			len = strnlen(val, maxlen);
+	int			i;
+
+	/* do not end inside a UTF-8 sequence */
+	if (len == maxlen)
+		while (len > 0 && ((unsigned char) val[len] & 0xC0) == 0x80)
+			len--;
+
+	appendStringInfoChar(buf, '"');
+	for (i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) val[i];
+
+		if (c == '"' || c == '\\')
+		{
+			appendStringInfoChar(buf, '\\');
+			appendStringInfoChar(buf, (char) c);
+		}
+		else if (c == '\n')
+			appendStringInfoString(buf, "\\n");
+		else if (c == '\r')
+			appendStringInfoString(buf, "\\r");
+		else if (c == '\t')
+			appendStringInfoString(buf, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			appendStringInfo(buf, "\\x%02x", c);
+		else
+			appendStringInfoChar(buf, (char) c);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+static void
+append_pids(StringInfo buf, const char *name, const int32 *pids, int n)
+{
+	int			i;
+
+	appendStringInfo(buf, " %s={", name);
+	for (i = 0; i < n; i++)
+		appendStringInfo(buf, "%s%d", i ? "," : "", pids[i]);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * One LOG line per opened episode or action, key=value, strings quoted and
+ * escaped so that no value can break the line or fake a key.
+ */
+void
+po_event_log(const PoEvent *ev, const char *what)
+{
+	StringInfoData buf;
+	char		addr[PO_ADDR_TEXT_LEN];
+	bool		session = !ev->has_pool && ev->pid != 0;
+
+	if (!po_log_events)
+		return;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "id=" UINT64_FORMAT " kind=%s action=%s",
+					 ev->id, po_event_kind_name(ev->kind),
+					 po_action_name(ev->action));
+	if (session)
+		appendStringInfo(&buf, " pid=%d", ev->pid);
+	if (ev->datname[0] || ev->usename[0] || ev->has_pool || ev->pid != 0)
+	{
+		appendStringInfoString(&buf, " datname=");
+		append_quoted(&buf, ev->datname, NAMEDATALEN);
+		appendStringInfoString(&buf, " usename=");
+		append_quoted(&buf, ev->usename, NAMEDATALEN);
+		appendStringInfoString(&buf, " application_name=");
+		append_quoted(&buf, ev->appname, NAMEDATALEN);
+		appendStringInfo(&buf, " client_addr=%s",
+						 po_addr_format(&ev->addr, addr, sizeof(addr)) ? addr : "local");
+	}
+	appendStringInfo(&buf, " duration_ms=" INT64_FORMAT,
+					 (int64) ((ev->last_seen_at - ev->started_at) / 1000));
+	if (session)
+	{
+		appendStringInfo(&buf, " query_id=" INT64_FORMAT, (int64) ev->query_id);
+		append_pids(&buf, "blocked_pids", ev->blocked, ev->nblocked);
+		append_pids(&buf, "blocked_by", ev->blockers, ev->nblockers);
+	}
+	appendStringInfoString(&buf, " detail=");
+	append_quoted(&buf, ev->detail, PO_DETAIL_LEN);
+	if (session)
+	{
+		appendStringInfoString(&buf, " query=");
+		append_quoted(&buf, ev->query, 256);
+	}
+
+	/*
+	 * Server log only: a client asking for LOG messages must not get them,
+	 * and an on-demand call must not fail after acting because a name or
+	 * query has no equivalent in the client's encoding.
+	 */
+	ereport(LOG_SERVER_ONLY,
+			errmsg("pool_observer %s: %s", what, buf.data),
+			errhidestmt(true));
+	pfree(buf.data);
+}

@@ -1,0 +1,71 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.h
+ *	  History buckets: per pool and for the whole server.
+ *
+ * Layer 1.  Guarded by po_shared->lock: the sampler folds each sample in
+ * under it exclusively; readers copy one bucket at a time under it shared.
+ *
+ * IDENTIFICATION
+ *	  src/history.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PO_HISTORY_H
+#define PO_HISTORY_H
+
+#include "snapshot.h"
+#include "types.h"
+
+/* Per pool and bucket. */
+typedef struct PoHistRow
+{
+	PoPoolKey	key;
+	int32		samples;		/* 0: this pool has no data in the bucket */
+	int32		conn_max;
+	int32		active_max;
+	int32		iit_max;
+	int32		waiting_max;
+	int64		conn_sum;
+	int64		active_sum;
+	double		util_sum;
+	double		util_max;
+	int64		new_conns;
+} PoHistRow;
+
+/* Per bucket, for the whole server, plus the bucket's identity. */
+typedef struct PoBucket
+{
+	int64		seq;			/* bucket_start / width; -1 when empty */
+	TimestampTz bucket_start;
+	int64		width_us;
+	int32		samples;
+	int32		conn_max;
+	int32		max_connections;
+	int32		active_max;
+	int32		iit_max;
+	int32		waiting_max;
+	int64		conn_sum;
+	double		util_max;
+	int64		new_conns;
+} PoBucket;
+
+/* The stored arrays, for persist.c: history_size buckets, and rows. */
+extern PoBucket *po_buckets;
+extern PoHistRow *po_hist_rows; /* history_size * po_pool_slots() */
+
+#define po_hist_row(bucket, slot) \
+	(&po_hist_rows[(Size) (bucket) * po_pool_slots() + (slot)])
+
+extern Size po_history_shmem_size(void);
+extern void po_history_shmem_init(void);
+extern void po_history_clear_locked(void);
+extern int	po_history_current(void);
+extern void po_history_set_current(int cur);
+extern uint64 po_history_fold_locked(const PoServerSample *server,
+									 int64 new_conns, const PoPool *pools);
+extern int	po_history_reader_start(void);
+extern bool po_history_copy_bucket(int cur, int k, PoBucket *bk,
+								   PoHistRow *rows);
+
+#endif							/* PO_HISTORY_H */

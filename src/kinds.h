@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * kinds.h
+ *	  The one table of event kinds.
+ *
+ * Each kind is described once: its name, whether it is about a session, a
+ * pool or the server, the settings that detect it and act on it, the
+ * signal, when a session is in the condition (and since when), the check
+ * that a session is still in the very same condition just before it is
+ * signalled, and the sentence health shows.  Detection (detect.c), the
+ * action policy (policy.c), health and the on-demand functions, and the log
+ * line all read this table, so a kind's rules live in one place.
+ *
+ * Layer 1.
+ *
+ * IDENTIFICATION
+ *	  src/kinds.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PO_KINDS_H
+#define PO_KINDS_H
+
+#include "types.h"
+
+/* Event kinds; the order is that of po_kinds[] and of saved state. */
+typedef enum PoEventKind
+{
+	PO_EVENT_IDLE_IN_TRANSACTION = 0,
+	PO_EVENT_SLOW_STATEMENT,
+	PO_EVENT_LONG_TRANSACTION,
+	PO_EVENT_LOCK_WAIT,
+	PO_EVENT_POOL_SATURATED,
+	PO_EVENT_CONNECTION_CHURN,
+	PO_EVENT_SERVER_CONNECTIONS_HIGH
+} PoEventKind;
+
+#define PO_NUM_EVENT_KINDS	(PO_EVENT_SERVER_CONNECTIONS_HIGH + 1)
+
+typedef enum PoScope
+{
+	PO_SCOPE_SESSION,
+	PO_SCOPE_POOL,
+	PO_SCOPE_SERVER
+} PoScope;
+
+typedef enum PoSignal
+{
+	PO_SIGNAL_NONE,
+	PO_SIGNAL_TERMINATE,
+	PO_SIGNAL_CANCEL
+} PoSignal;
+
+struct PoEvent;
+
+typedef struct PoKindInfo
+{
+	const char *name;
+	PoScope		scope;
+
+	/*
+	 * Detection threshold and action delay (ms, <= 0 disables), as pointers
+	 * to the settings; NULL where the kind has none in milliseconds.
+	 */
+	const int  *detect_ms;
+	const int  *act_ms;
+	PoSignal	signal;
+	/* act only while the session blocks another one (a bool setting) */
+	const bool *only_blockers;
+
+	/*
+	 * Session kinds: when b entered the condition, or 0 if it is not in it.
+	 * The start is also what keys the episode, so a new statement is a new
+	 * episode.
+	 */
+	TimestampTz (*since) (const PoBackend *b);
+
+	/*
+	 * Is cur, read again just before the signal, still in the condition
+	 * that old was found in?  (pid and backend start are checked first.)
+	 */
+	bool		(*same) (const PoBackend *old, const PoBackend *cur);
+
+	/* Refresh the event's detail from this sample; NULL: set once. */
+	void		(*detail) (struct PoEvent *ev, const PoBackend *b);
+
+	/* health reason, with one %d for the number over the threshold */
+	const char *health_reason;
+} PoKindInfo;
+
+extern const PoKindInfo po_kinds[PO_NUM_EVENT_KINDS];
+
+extern const char *po_event_kind_name(int kind);
+extern int	po_kind_open_ms(const PoKindInfo *k);
+extern int	po_kind_detect_ms(const PoKindInfo *k);
+extern int	po_kind_act_ms(const PoKindInfo *k);
+
+/* Is t at least ms milliseconds before now (ms > 0, t set)? */
+static inline bool
+po_past(TimestampTz now, TimestampTz t, int ms)
+{
+	return ms > 0 && t != 0 && now - t >= (int64) ms * 1000;
+}
+
+#endif							/* PO_KINDS_H */

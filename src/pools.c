@@ -1,0 +1,358 @@
+/*-------------------------------------------------------------------------
+ *
+ * pools.c
+ *	  Group client backends into pools; rates, saturation, eviction.
+ *
+ * A pool is (database, role, application_name, client address).  The
+ * sampler keeps its pool table in local memory, with a hash from key to
+ * slot; a full table sends new pools to the overflow slot.  Each status
+ * slot remembers the pool slot of the backend last seen in it, so a steady
+ * backend costs one key comparison instead of a hash lookup.
+ *
+ * Layer 3.
+ *
+ * IDENTIFICATION
+ *	  src/pools.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "catalog.h"
+#include "guc.h"
+#include "pools.h"
+#include "shmem.h"
+
+typedef struct PoPoolEntry
+{
+	PoPoolKey	key;
+	int			slot;
+} PoPoolEntry;
+
+static PoPool *local_pools = NULL;
+static HTAB *pool_hash = NULL;
+static int	free_pool_slots = 0;
+
+/*
+ * Pool slot of the backend last seen in each status slot (-1: none).  An
+ * entry is used only if that pool slot still holds the very same key.
+ */
+static int *pool_of_status_slot = NULL;
+
+/* server-wide rate window */
+static TimestampTz server_win_start = 0;
+static int64 server_win_count = 0;
+static double server_rate = 0.0;
+
+static void
+ensure_local_state(void)
+{
+	HASHCTL		ctl;
+
+	if (local_pools != NULL)
+		return;
+
+	local_pools = MemoryContextAllocZero(TopMemoryContext,
+										 sizeof(PoPool) * po_pool_slots());
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(PoPoolKey);
+	ctl.entrysize = sizeof(PoPoolEntry);
+	ctl.hcxt = TopMemoryContext;
+	pool_hash = hash_create("pool_observer pools", po_max_pools, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	free_pool_slots = po_max_pools;
+
+	if (pool_of_status_slot == NULL)
+		pool_of_status_slot = MemoryContextAlloc(TopMemoryContext,
+												 sizeof(int) * MaxBackends);
+	memset(pool_of_status_slot, -1, sizeof(int) * MaxBackends);
+}
+
+/* The sampler's pool table, po_pool_slots() rows. */
+PoPool *
+po_pools_local(void)
+{
+	ensure_local_state();
+	return local_pools;
+}
+
+/* Forget every pool (after reset()). */
+void
+po_pools_reset_local(void)
+{
+	if (local_pools != NULL)
+	{
+		hash_destroy(pool_hash);
+		pfree(local_pools);
+		local_pools = NULL;
+		pool_hash = NULL;
+	}
+	server_win_start = 0;
+	server_win_count = 0;
+	server_rate = 0.0;
+	ensure_local_state();
+}
+
+/* Start a sample: no new connections counted yet. */
+void
+po_pools_begin_sample(void)
+{
+	int			i;
+
+	ensure_local_state();
+	for (i = 0; i < po_pool_slots(); i++)
+		local_pools[i].new_conn_sample = 0;
+}
+
+/* Find or create the pool of a key; the overflow slot when full. */
+static int
+pool_slot_for(const PoPoolKey *key, TimestampTz now)
+{
+	PoPoolEntry *entry;
+	bool		found;
+	int			slot;
+
+	entry = hash_search(pool_hash, key, HASH_FIND, NULL);
+	if (entry != NULL)
+		return entry->slot;
+
+	if (free_pool_slots <= 0)
+	{
+		local_pools[po_overflow_slot()].in_use = true;
+		return po_overflow_slot();
+	}
+
+	for (slot = 0; slot < po_max_pools; slot++)
+		if (!local_pools[slot].in_use)
+			break;
+	if (slot >= po_max_pools)
+	{
+		/* cannot happen: free_pool_slots says otherwise */
+		free_pool_slots = 0;
+		local_pools[po_overflow_slot()].in_use = true;
+		return po_overflow_slot();
+	}
+
+	entry = hash_search(pool_hash, key, HASH_ENTER, &found);
+	entry->slot = slot;
+	memset(&local_pools[slot], 0, sizeof(PoPool));
+	local_pools[slot].key = *key;
+	local_pools[slot].in_use = true;
+	local_pools[slot].last_present = now;
+	free_pool_slots--;
+	return slot;
+}
+
+/*
+ * Count a new connection in its pool.  Returns false when its role or
+ * database is unknown (dropped meanwhile): not attributed.
+ */
+bool
+po_pools_count_connection(const PoIntakeRecord *rec, TimestampTz now)
+{
+	Oid			dbid = po_database_oid(rec->datname);
+	Oid			roleid = po_role_oid(rec->usename);
+	PoPoolKey	key;
+
+	if (!OidIsValid(dbid) || !OidIsValid(roleid))
+		return false;
+	po_make_pool_key(&key, dbid, roleid, &rec->addr, rec->appname);
+	local_pools[pool_slot_for(&key, now)].new_conn_sample++;
+	return true;
+}
+
+static inline void
+keep_oldest(TimestampTz *oldest, TimestampTz t)
+{
+	if (t != 0 && (*oldest == 0 || t < *oldest))
+		*oldest = t;
+}
+
+/* Rate over a window of at least two seconds (or one sample interval). */
+static double
+update_rate(TimestampTz now, TimestampTz *win_start, int64 *win_count,
+			double rate, int64 add)
+{
+	int64		window_us = Max((int64) 2000000, (int64) po_sample_interval * 1000);
+
+	*win_count += add;
+	if (*win_start == 0)
+		*win_start = now;
+	else if (now - *win_start >= window_us)
+	{
+		rate = (double) *win_count * 1000000.0 / (double) (now - *win_start);
+		*win_start = now;
+		*win_count = 0;
+	}
+	return rate;
+}
+
+/* Count non-client backends; true for a client backend. */
+static bool
+count_backend_type(const PoBackend *b, PoServerSample *server)
+{
+	switch (b->type)
+	{
+		case B_BACKEND:
+			return true;
+		case B_AUTOVAC_WORKER:
+		case B_AUTOVAC_LAUNCHER:
+			server->autovacuum++;
+			break;
+		case B_WAL_SENDER:
+			server->walsenders++;
+			break;
+		case B_BG_WORKER:
+			server->bgworkers++;
+			break;
+		default:
+			server->other_backends++;
+			break;
+	}
+	return false;
+}
+
+/* The pool slot of a client backend, from its status slot when unchanged. */
+static int
+pool_of(const PoBackend *b, TimestampTz now)
+{
+	PoPoolKey	key;
+	int			cached;
+	int			slot;
+
+	/* b->appname is zero-padded (status.c): no strlcpy needed */
+	memset(&key, 0, sizeof(PoPoolKey));
+	key.dbid = b->dbid;
+	key.roleid = b->roleid;
+	key.addr = b->addr;
+	memcpy(key.appname, b->appname, NAMEDATALEN);
+	if (b->slot >= 0 && b->slot < MaxBackends &&
+		(cached = pool_of_status_slot[b->slot]) >= 0 &&
+		cached < po_max_pools && local_pools[cached].in_use &&
+		memcmp(&local_pools[cached].key, &key, sizeof(PoPoolKey)) == 0)
+		return cached;
+
+	slot = pool_slot_for(&key, now);
+	if (b->slot >= 0 && b->slot < MaxBackends)
+		pool_of_status_slot[b->slot] = slot;
+	return slot;
+}
+
+/* Add one client backend to its pool and to the server figures. */
+static void
+count_client(PoBackend *b, PoServerSample *server, TimestampTz now)
+{
+	PoPool	   *p;
+
+	b->pool = pool_of(b, now);
+	p = &local_pools[b->pool];
+
+	p->connections++;
+	server->client_connections++;
+	if (b->state == STATE_IDLE)
+	{
+		p->idle++;
+		server->idle++;
+	}
+	else if (po_state_is_idle_in_xact(b->state))
+	{
+		p->idle_in_xact++;
+		server->idle_in_xact++;
+		keep_oldest(&p->oldest_iit_start, b->state_change);
+	}
+	else if (po_state_is_running(b->state))
+	{
+		p->active++;
+		server->active++;
+		keep_oldest(&p->oldest_query_start, b->query_start);
+	}
+	if (po_wait_is_lock(b->wait_event_info))
+	{
+		p->waiting++;
+		server->waiting++;
+	}
+	keep_oldest(&p->oldest_xact_start, b->xact_start);
+}
+
+/* After counting: presence, rates, saturation, eviction. */
+static void
+finish_pools(TimestampTz now, PoServerSample *server)
+{
+	int64		evict_after_us = Max((int64) 60 * USECS_PER_SEC,
+									 (int64) 2 * po_history_interval * USECS_PER_SEC);
+	int			i;
+
+	for (i = 0; i < po_pool_slots(); i++)
+	{
+		PoPool	   *p = &local_pools[i];
+		int64		wc;
+
+		if (!p->in_use)
+			continue;
+
+		p->present = p->connections > 0 || p->new_conn_sample > 0;
+		if (p->present)
+			p->last_present = now;
+		p->new_conn_total += p->new_conn_sample;
+		wc = p->win_count;
+		p->new_conn_rate = update_rate(now, &p->win_start, &wc,
+									   p->new_conn_rate, p->new_conn_sample);
+		p->win_count = (int32) wc;
+
+		if (p->connections > 0 &&
+			p->active + p->idle_in_xact == p->connections)
+		{
+			if (p->saturated_since == 0)
+				p->saturated_since = now;
+		}
+		else
+			p->saturated_since = 0;
+
+		/* forget pools gone for a while; the overflow slot stays */
+		if (!p->present && i != po_overflow_slot() &&
+			now - p->last_present > evict_after_us &&
+			p->new_conn_rate == 0.0)
+		{
+			hash_search(pool_hash, &p->key, HASH_REMOVE, NULL);
+			memset(p, 0, sizeof(PoPool));
+			free_pool_slots++;
+		}
+		else if (p->present)
+			server->npools++;
+	}
+}
+
+/* Group client backends into pools and compute the server figures. */
+void
+po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
+			   int64 new_conns, PoServerSample *server)
+{
+	int			i;
+
+	ensure_local_state();
+	for (i = 0; i < po_pool_slots(); i++)
+	{
+		PoPool	   *p = &local_pools[i];
+
+		p->connections = p->active = p->idle = p->idle_in_xact = p->waiting = 0;
+		p->oldest_xact_start = p->oldest_iit_start = p->oldest_query_start = 0;
+	}
+
+	memset(server, 0, sizeof(PoServerSample));
+	server->sampled_at = now;
+	server->max_connections = po_usable_connections();
+
+	for (i = 0; i < nbackends; i++)
+		if (count_backend_type(&backends[i], server))
+			count_client(&backends[i], server, now);
+
+	finish_pools(now, server);
+
+	server_rate = update_rate(now, &server_win_start, &server_win_count,
+							  server_rate, new_conns);
+	server->new_conn_rate = server_rate;
+}

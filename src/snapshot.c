@@ -1,0 +1,78 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapshot.c
+ *	  The published latest sample: see snapshot.h.
+ *
+ * Layer 1.
+ *
+ * IDENTIFICATION
+ *	  src/snapshot.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "storage/shmem.h"
+
+#include "guc.h"
+#include "shmem.h"
+#include "snapshot.h"
+
+typedef struct PoSnapshot
+{
+	PoServerSample server;
+	PoPool		pools[FLEXIBLE_ARRAY_MEMBER];	/* po_pool_slots() */
+} PoSnapshot;
+
+static PoSnapshot *snap = NULL;
+
+Size
+po_snapshot_shmem_size(void)
+{
+	return add_size(offsetof(PoSnapshot, pools),
+					mul_size(sizeof(PoPool), po_pool_slots()));
+}
+
+/* Caller holds AddinShmemInitLock. */
+void
+po_snapshot_shmem_init(void)
+{
+	bool		found;
+
+	snap = ShmemInitStruct("pool_observer pools", po_snapshot_shmem_size(), &found);
+	if (!found)
+		po_snapshot_clear_locked();
+}
+
+/* Caller holds the lock exclusively, or is the postmaster. */
+void
+po_snapshot_clear_locked(void)
+{
+	memset(snap, 0, po_snapshot_shmem_size());
+}
+
+/* Caller holds the lock exclusively. */
+void
+po_snapshot_publish_locked(const PoPool *pools, const PoServerSample *server)
+{
+	memcpy(snap->pools, pools, sizeof(PoPool) * po_pool_slots());
+	snap->server = *server;
+}
+
+/* Copy the pool table (po_pool_slots() rows) and the time it was sampled. */
+void
+po_snapshot_copy_pools(PoPool *pools, TimestampTz *sampled_at)
+{
+	LWLockAcquire(po_shared->lock, LW_SHARED);
+	memcpy(pools, snap->pools, sizeof(PoPool) * po_pool_slots());
+	*sampled_at = snap->server.sampled_at;
+	LWLockRelease(po_shared->lock);
+}
+
+void
+po_snapshot_copy_server(PoServerSample *server)
+{
+	LWLockAcquire(po_shared->lock, LW_SHARED);
+	*server = snap->server;
+	LWLockRelease(po_shared->lock);
+}

@@ -1,0 +1,474 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.c
+ *	  Read every backend's status: in place (direct) or through the
+ *	  snapshot interface; read one again; read one's query text.
+ *
+ * The direct path reads the shared backend status array in place, one
+ * entry at a time under that entry's change counter, copying only the
+ * fixed-size fields it needs: no query text, no snapshot of the whole
+ * array.  Wait events come from PGPROC, read without locks (a sample is an
+ * instant; a value one instruction stale is as good as any).  Query text is
+ * copied only on request (for a session that opens an event).
+ *
+ * Where the status array cannot be attached (a layout this code does not
+ * know), or when pool_observer.sampling_method = pgstat, the public
+ * snapshot interface is used instead; it is slower but uses only exported
+ * functions.  The snapshot path is for the sampler: in an ordinary backend
+ * it would replace the caller's own pg_stat_activity snapshot.
+ *
+ * Layer 2.
+ *
+ * IDENTIFICATION
+ *	  src/status.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/memutils.h"
+
+#include "guc.h"
+#include "status.h"
+
+/* The shared backend status array, when attached. */
+static PgBackendStatus *status_array = NULL;
+
+/* Per-slot wait information gathered from PGPROC. */
+typedef struct PoProcInfo
+{
+	int			pid;
+	uint32		wait_event_info;
+	TimestampTz lock_wait_start;
+	TransactionId xmin;
+} PoProcInfo;
+
+/*
+ * Attach to the server's backend status array.  It is created before any
+ * extension's shared memory, so it is always found; a size mismatch (a
+ * layout this code does not know) raises an ERROR, which we turn into a
+ * fallback to the snapshot interface.
+ */
+bool
+po_status_attach(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = false;
+
+	PG_TRY();
+	{
+		bool		found;
+		PgBackendStatus *arr;
+
+		arr = ShmemInitStruct("Backend Status Array",
+							  mul_size(sizeof(PgBackendStatus),
+									   po_num_status_slots()),
+							  &found);
+		if (found)
+		{
+			status_array = arr;
+			ok = true;
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		FlushErrorState();
+		status_array = NULL;
+	}
+	PG_END_TRY();
+
+	return ok;
+}
+
+static inline bool
+use_direct(void)
+{
+	return status_array != NULL && po_sampling_method == PO_SAMPLING_DIRECT;
+}
+
+/* Copy what we need of one status entry; caller handles the change count. */
+static inline void
+copy_status(volatile PgBackendStatus *be, PoBackend *b)
+{
+	b->pid = be->st_procpid;
+	b->type = be->st_backendType;
+	b->state = be->st_state;
+	b->dbid = be->st_databaseid;
+	b->roleid = be->st_userid;
+	b->backend_start = be->st_proc_start_timestamp;
+	b->xact_start = be->st_xact_start_timestamp;
+	b->query_start = be->st_activity_start_timestamp;
+	b->state_change = be->st_state_start_timestamp;
+	b->query_id = be->st_query_id;
+	po_addr_from_sockaddr((const struct sockaddr_storage *) &be->st_clientaddr.addr,
+						  &b->addr);
+	/* the buffer is NAMEDATALEN bytes and always NUL-terminated */
+	strncpy(b->appname, (const char *) be->st_appname, NAMEDATALEN);
+	b->appname[NAMEDATALEN - 1] = '\0';
+}
+
+/*
+ * Read one entry of the shared status array consistently.  Returns false if
+ * the slot is unused.  The retry loop is bounded: an entry that keeps
+ * changing under us is skipped for this sample.
+ */
+static bool
+read_status_slot_cc(int slot, PoBackend *b, int *cc)
+{
+	volatile PgBackendStatus *be = &status_array[slot];
+	int			attempt;
+
+	for (attempt = 0; attempt < 100; attempt++)
+	{
+		int			before;
+		int			after;
+		bool		valid;
+
+		pgstat_begin_read_activity(be, before);
+		valid = be->st_procpid > 0;
+		if (valid)
+			copy_status(be, b);
+		pgstat_end_read_activity(be, after);
+
+		if (pgstat_read_activity_complete(before, after))
+		{
+			b->slot = slot;
+			*cc = before;
+			return valid;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	return false;
+}
+
+static bool
+read_status_slot(int slot, PoBackend *b)
+{
+	int			cc;
+
+	return read_status_slot_cc(slot, b, &cc);
+}
+
+/*
+ * The last consistent copy of each status slot and the change count it was
+ * read at: an entry whose count has not moved has not changed, so a steady
+ * (idle) backend costs one cache line of the status array.
+ */
+static PoBackend *slot_copy = NULL;
+static int *slot_cc = NULL;
+
+/* Copy the PGPROC fields we need; pid was checked by the caller. */
+static inline void
+copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start,
+		  TransactionId *xmin)
+{
+	*wei = *((volatile uint32 *) &proc->wait_event_info);
+	*xmin = *((volatile TransactionId *) &proc->xmin);
+	*lock_wait_start = 0;
+	if (po_wait_is_lock(*wei))
+		*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+}
+
+/* Wait information of every backend with its pid, for the snapshot path. */
+static int
+read_proc_info(PoProcInfo *info, int max)
+{
+	int			i;
+	int			n = 0;
+	int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
+
+	for (i = 0; i < nprocs && n < max; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		int			pid = proc->pid;
+
+		if (pid == 0)
+			continue;
+		info[n].pid = pid;
+		copy_proc(proc, &info[n].wait_event_info, &info[n].lock_wait_start,
+				  &info[n].xmin);
+		n++;
+	}
+	return n;
+}
+
+static int
+cmp_procinfo_pid(const void *a, const void *b)
+{
+	int			pa = ((const PoProcInfo *) a)->pid;
+	int			pb = ((const PoProcInfo *) b)->pid;
+
+	return (pa > pb) - (pa < pb);
+}
+
+/*
+ * The PGPROC of each status slot, remembered across samples so that a
+ * steady server costs one PGPROC read per backend rather than a scan of
+ * every PGPROC.  An entry is trusted only while its pid matches; any miss
+ * rebuilds the whole map with one scan.
+ */
+static PGPROC **proc_of_slot = NULL;
+
+static void
+rebuild_proc_map(void)
+{
+	int			i;
+	int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
+
+	if (proc_of_slot == NULL)
+		proc_of_slot = MemoryContextAlloc(TopMemoryContext,
+										  sizeof(PGPROC *) * MaxBackends);
+	memset(proc_of_slot, 0, sizeof(PGPROC *) * MaxBackends);
+	for (i = 0; i < nprocs; i++)
+	{
+		PGPROC	   *proc = &ProcGlobal->allProcs[i];
+		int			slot;
+
+		if (proc->pid == 0)
+			continue;
+		slot = po_status_slot_of_proc(proc, i);
+		if (slot >= 0 && slot < MaxBackends)
+			proc_of_slot[slot] = proc;
+	}
+}
+
+static inline PGPROC *
+proc_for(const PoBackend *b, bool *rebuilt)
+{
+	PGPROC	   *proc = proc_of_slot ? proc_of_slot[b->slot] : NULL;
+
+	if ((proc == NULL || proc->pid != b->pid) && !*rebuilt)
+	{
+		rebuild_proc_map();
+		*rebuilt = true;
+		proc = proc_of_slot[b->slot];
+	}
+	return (proc != NULL && proc->pid == b->pid) ? proc : NULL;
+}
+
+/*
+ * Fill the PGPROC fields of b: wait event, lock wait start, xmin.  An idle
+ * backend waits on its client and holds no snapshot: nothing to read.
+ */
+static inline void
+join_proc(PoBackend *b, bool *rebuilt)
+{
+	PGPROC	   *proc;
+
+	b->pool = -1;
+	b->wait_event_info = 0;
+	b->lock_wait_start = 0;
+	b->xmin = InvalidTransactionId;
+	if (b->state == STATE_IDLE)
+		return;
+	proc = proc_for(b, rebuilt);
+	if (proc != NULL)
+		copy_proc(proc, &b->wait_event_info, &b->lock_wait_start, &b->xmin);
+}
+
+/*
+ * The direct path.  A status entry whose change count has not moved since
+ * the last sample has not changed, so its last copy is used.
+ */
+static int
+read_direct(PoBackend *out, int max)
+{
+	int			nslots = MaxBackends;
+	bool		rebuilt = false;
+	int			n = 0;
+	int			i;
+
+	if (slot_copy == NULL)
+	{
+		slot_copy = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(PoBackend) * nslots);
+		slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
+		memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
+	}
+	for (i = 0; i < nslots && n < max; i++)
+	{
+		PoBackend  *b = &out[n];
+		int			cc = *((volatile int *) &status_array[i].st_changecount);
+
+		pg_read_barrier();
+		if (cc == slot_cc[i] && (cc & 1) == 0)
+		{
+			if (slot_copy[i].pid <= 0)
+				continue;
+			*b = slot_copy[i];
+		}
+		else
+		{
+			bool		valid;
+
+			b->slot = -1;		/* set only by a consistent read */
+			valid = read_status_slot_cc(i, b, &cc);
+			slot_cc[i] = -1;
+			if (!valid)
+			{
+				if (b->slot == i)	/* a consistent read of an empty slot */
+				{
+					slot_copy[i].pid = 0;
+					slot_cc[i] = cc;
+				}
+				continue;
+			}
+			slot_copy[i] = *b;
+			slot_cc[i] = cc;
+		}
+		join_proc(b, &rebuilt);
+		n++;
+	}
+	return n;
+}
+
+/* The snapshot path: it has no slot numbers, so PGPROC is joined on pid. */
+static int
+read_snapshot(PoBackend *out, int max)
+{
+	int			nslots = MaxBackends;
+	PoProcInfo *info = palloc(sizeof(PoProcInfo) * nslots);
+	int			ninfo = read_proc_info(info, nslots);
+	int			nb;
+	int			n = 0;
+	int			i;
+
+	qsort(info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
+	pgstat_clear_snapshot();
+	nb = pgstat_fetch_stat_numbackends();
+	for (i = 0; i < nb && n < max; i++)
+	{
+		LocalPgBackendStatus *local = po_local_beentry(i);
+		PoBackend  *b = &out[n];
+		PoProcInfo	key = {0};
+		PoProcInfo *pi;
+
+		if (local == NULL || local->backendStatus.st_procpid <= 0)
+			continue;
+		copy_status(&local->backendStatus, b);
+		b->slot = -1;
+		b->pool = -1;
+		b->wait_event_info = 0;
+		b->lock_wait_start = 0;
+		b->xmin = InvalidTransactionId;
+		key.pid = b->pid;
+		pi = bsearch(&key, info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
+		if (pi != NULL)
+		{
+			b->wait_event_info = pi->wait_event_info;
+			b->lock_wait_start = pi->lock_wait_start;
+			b->xmin = pi->xmin;
+		}
+		n++;
+	}
+	pfree(info);
+	return n;
+}
+
+/*
+ * Read every backend into out[] (at most max entries).  Returns the count.
+ * Wait information is joined from PGPROC.
+ */
+int
+po_read_backends(PoBackend *out, int max)
+{
+	return use_direct() ? read_direct(out, max) : read_snapshot(out, max);
+}
+
+/* Does the sampler read the status array in place? */
+bool
+po_status_direct(void)
+{
+	return use_direct();
+}
+
+/*
+ * Read again the backend seen as "old", just before acting on it.  Returns
+ * false if the process has gone.  The caller compares start times.
+ */
+bool
+po_reread_backend(const PoBackend *old, PoBackend *cur)
+{
+	if (use_direct() && old->slot >= 0)
+	{
+		if (!read_status_slot(old->slot, cur))
+			return false;
+		return cur->pid == old->pid;
+	}
+	else
+	{
+		int			nb;
+		int			i;
+
+		pgstat_clear_snapshot();
+		nb = pgstat_fetch_stat_numbackends();
+		for (i = 0; i < nb; i++)
+		{
+			LocalPgBackendStatus *local = po_local_beentry(i);
+
+			if (local != NULL && local->backendStatus.st_procpid == old->pid)
+			{
+				copy_status(&local->backendStatus, cur);
+				cur->slot = -1;
+				return true;
+			}
+		}
+		return false;
+	}
+}
+
+/*
+ * Copy the current query text of a backend, bounded by len; no more than
+ * len bytes are read however large track_activity_query_size is.  The text
+ * is in the backend's database encoding and may end inside a multibyte
+ * character: readers clip it in their own encoding.
+ */
+void
+po_read_query(const PoBackend *be, char *buf, Size len)
+{
+	buf[0] = '\0';
+	if (use_direct() && be->slot >= 0)
+	{
+		volatile PgBackendStatus *st = &status_array[be->slot];
+		int			attempt;
+
+		for (attempt = 0; attempt < 100; attempt++)
+		{
+			int			before;
+			int			after;
+			bool		same;
+
+			pgstat_begin_read_activity(st, before);
+			same = st->st_procpid == be->pid;
+			if (same)
+			{
+				const char *raw = (const char *) st->st_activity_raw;
+				Size		n = strnlen(raw, len - 1);
+
+				memcpy(buf, raw, n);
+				buf[n] = '\0';
+			}
+			pgstat_end_read_activity(st, after);
+			if (pgstat_read_activity_complete(before, after))
+			{
+				if (!same)
+					buf[0] = '\0';
+				return;
+			}
+			CHECK_FOR_INTERRUPTS();
+		}
+		buf[0] = '\0';
+	}
+	else
+	{
+		const char *act = pgstat_get_backend_current_activity(be->pid, false);
+
+		if (act != NULL)
+			strlcpy(buf, act, len);
+	}
+}

@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * status.h
+ *	  Reading backend status.
+ *
+ * Layer 2.
+ *
+ * IDENTIFICATION
+ *	  src/status.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PO_STATUS_H
+#define PO_STATUS_H
+
+#include "types.h"
+
+extern bool po_status_attach(void);
+extern bool po_status_direct(void);
+extern int	po_read_backends(PoBackend *out, int max);
+extern bool po_reread_backend(const PoBackend *old, PoBackend *cur);
+extern void po_read_query(const PoBackend *be, char *buf, Size len);
+
+#endif							/* PO_STATUS_H */
