@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 LAYERS = {
-    0: ["util", "guc"],
+    0: ["util", "guc", "statefile"],
     1: ["shmem", "kinds", "intake", "events", "snapshot", "history"],
     2: ["status", "lockgraph", "catalog"],
     3: ["pools", "detect", "policy"],
