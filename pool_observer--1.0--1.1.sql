@@ -12,3 +12,111 @@
 -- and an updated 1.0 one run the same statements.  Each section below adds
 -- its objects and its grants together.
 --
+
+-- ---------------------------------------------------------------------------
+-- 1.1: outcomes
+--
+-- What PostgreSQL itself did to each pool: timeouts, cancels, terminations,
+-- refused connections and failed logins (README, "What PostgreSQL itself
+-- did").  pool_counters is new; pool_history and server_history gain
+-- per-bucket counts, appended after the 1.0 columns so that SELECT *
+-- consumers of 1.0 keep their column positions.  The _1_0 functions stay:
+-- an updated installation may still have views or user SQL that use them.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._pool_counters_1_1(
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT new_connections bigint,
+    OUT refused_connections bigint,
+    OUT authentication_failures bigint,
+    OUT statement_timeouts bigint,
+    OUT lock_timeouts bigint,
+    OUT idle_in_transaction_timeouts bigint,
+    OUT idle_session_timeouts bigint,
+    OUT transaction_timeouts bigint,
+    OUT queries_cancelled bigint,
+    OUT sessions_terminated bigint,
+    OUT terminated_by_pool_observer bigint,
+    OUT cancelled_by_pool_observer bigint,
+    OUT since timestamptz,
+    OUT overflow boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_pool_counters_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._pool_history_1_1(
+    OUT bucket_start timestamptz,
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT samples integer,
+    OUT connections_avg double precision,
+    OUT connections_max integer,
+    OUT active_avg double precision,
+    OUT active_max integer,
+    OUT idle_in_transaction_max integer,
+    OUT waiting_max integer,
+    OUT utilization_avg double precision,
+    OUT utilization_max double precision,
+    OUT new_connections bigint,
+    OUT overflow boolean,
+    OUT refused_connections bigint,
+    OUT authentication_failures bigint,
+    OUT timeouts bigint,
+    OUT queries_cancelled bigint,
+    OUT sessions_terminated bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_pool_history_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._server_history_1_1(
+    OUT bucket_start timestamptz,
+    OUT samples integer,
+    OUT connections_avg double precision,
+    OUT connections_max integer,
+    OUT max_connections integer,
+    OUT utilization_max double precision,
+    OUT active_max integer,
+    OUT idle_in_transaction_max integer,
+    OUT waiting_max integer,
+    OUT new_connections bigint,
+    OUT refused_connections bigint,
+    OUT authentication_failures bigint,
+    OUT timeouts bigint,
+    OUT queries_cancelled bigint,
+    OUT sessions_terminated bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_server_history_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW @extschema@.pool_counters AS
+SELECT * FROM @extschema@._pool_counters_1_1();
+
+-- Same columns as 1.0 in the same order, new ones at the end: allowed by
+-- CREATE OR REPLACE VIEW, and the grants on the views are kept.
+CREATE OR REPLACE VIEW @extschema@.pool_history AS
+SELECT * FROM @extschema@._pool_history_1_1();
+
+CREATE OR REPLACE VIEW @extschema@.server_history AS
+SELECT * FROM @extschema@._server_history_1_1();
+
+REVOKE ALL ON FUNCTION
+    @extschema@._pool_counters_1_1(),
+    @extschema@._pool_history_1_1(),
+    @extschema@._server_history_1_1()
+  FROM PUBLIC;
+REVOKE ALL ON @extschema@.pool_counters FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+    @extschema@._pool_counters_1_1(),
+    @extschema@._pool_history_1_1(),
+    @extschema@._server_history_1_1()
+  TO pg_monitor;
+
+GRANT SELECT ON @extschema@.pool_counters TO pg_monitor;
+
+-- end of 1.1: outcomes
