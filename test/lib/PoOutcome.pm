@@ -30,16 +30,18 @@ sub client_only { return $ENV{PO_CLIENT_ONLY} ? 1 : 0; }
 sub classify
 {
 	my ($rc, $err) = @_;
-	return 'refused'
-	  if $err =~ /FATAL:  (?:sorry, too many clients already
-			|remaining\ connection\ slots\ are\ reserved
-			|too\ many\ connections\ for\ (?:role|database)
-			|permission\ denied\ for\ database
-			|database\ "[^"]+"\ is\ not\ currently\ accepting\ connections)/x;
-	return 'auth_failed'
-	  if $err =~ /FATAL:  (?:password authentication failed
-			|no\ pg_hba\.conf\ entry
-			|role\ "[^"]+"\ is\ not\ permitted\ to\ log\ in)/x;
+	my $refused = join('|',
+		q{sorry, too many clients already},
+		q{remaining connection slots are reserved},
+		q{too many connections for (?:role|database)},
+		q{permission denied for database},
+		q{database "[^"]+" is not currently accepting connections});
+	my $auth = join('|',
+		q{password authentication failed},
+		q{no pg_hba\.conf entry},
+		q{role "[^"]+" is not permitted to log in});
+	return 'refused' if $err =~ /FATAL:  (?:$refused)/;
+	return 'auth_failed' if $err =~ /FATAL:  (?:$auth)/;
 	return 'ok' if $rc == 0 && $err eq '';
 	return 'other';
 }
@@ -106,7 +108,14 @@ sub attempts
 sub finish_with
 {
 	my ($s, $sql) = @_;
-	$s->{stdin} .= "$sql\n\\q\n";
+
+	# Collect what psql wrote, then talk to it only if it is still there
+	# (writing to a psql that has exited loses the rest of its stderr).
+	eval { $s->{run}->pump_nb; };
+	if ($s->{run}->pumpable)
+	{
+		$s->{stdin} .= "$sql\n\\q\n";
+	}
 	eval { $s->{run}->finish; };
 	return $s->{stderr} // '';
 }

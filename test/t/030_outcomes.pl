@@ -38,6 +38,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PoTest;
 use PoOutcome;
+use IPC::Run;
 use Time::HiRes qw(time usleep);
 
 my $co = client_only();
@@ -108,6 +109,30 @@ sub session
 		extra_params => [ '-d', unix_connstr($app, %o) ]);
 	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
 	return $s;
+}
+
+# Until no backend of $user is left (a quit session's backend exits
+# asynchronously; a CONNECTION LIMIT test must not race with it).
+sub role_idle
+{
+	my ($user) = @_;
+	return wait_until(
+		sub {
+			$node->safe_psql('postgres',
+				"SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = '$user'")
+			  eq 't';
+		});
+}
+
+sub db_idle
+{
+	my ($db) = @_;
+	return wait_until(
+		sub {
+			$node->safe_psql('postgres',
+				"SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = '$db'")
+			  eq 't';
+		});
 }
 
 sub backend_gone
@@ -234,17 +259,26 @@ my $re_cancel = qr/canceling statement due to user request/;
 		'(c) pg_cancel_backend() sent');
 	run_in($s, 'SELECT 1;');
 
-	start_in($s, 'SELECT pg_sleep(60) /* qc_marker 2 */;');
+	$s->quit;
+
+	# A client's own cancel: psql sends a CancelRequest on SIGINT.
+	my ($out, $err) = ('', '');
+	my $h = IPC::Run::start(
+		[
+			'psql', '-X', '-d', unix_connstr('qc_app'),
+			'-c', 'SELECT pg_sleep(60) /* qc_marker 2 */'
+		],
+		'<', \undef, '>', \$out, '2>', \$err);
 	wait_until(
 		sub {
 			$node->safe_psql('postgres',
-				"SELECT count(*) FROM pg_stat_activity WHERE pid = $s->{pid} "
-				  . "AND state = 'active' AND query LIKE '%qc_marker 2%'") eq
-			  '1';
+				"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+				  . "AND query LIKE '%qc_marker 2%' AND application_name = 'qc_app'"
+			) eq '1';
 		});
-	$s->{run}->signal('INT');    # psql sends a CancelRequest
-	run_in($s, 'SELECT 1;');
-	$s->quit;
+	$h->signal('INT');
+	$h->finish;
+	$s->{stderr} .= $err;
 	is(count_matches($s->{stderr}, $re_cancel), 2,
 		'(c) client saw 2 cancels');
 	expect_counts(
@@ -434,6 +468,7 @@ SELECT count(*) > 0 AND bool_and(detail ~ '[0-9]')
 		$refused++ if $c eq 'refused' && $err =~ /too many connections for role/;
 	}
 	$one->quit;
+	role_idle('regress_limited');
 	is($refused, 3, '(i) role limit: 3 refused');
 	expect_counts(
 		'limit_role',
@@ -451,6 +486,7 @@ SELECT count(*) > 0 AND bool_and(detail ~ '[0-9]')
 		  if $c eq 'refused' && $err =~ /too many connections for database/;
 	}
 	$db1->quit;
+	db_idle('regress_dblimit');
 	is($refused, 2, '(i) database limit: 2 refused');
 	expect_counts(
 		'limit_db',
@@ -519,6 +555,7 @@ SELECT count(*) || '|' || bool_or(detail ~ '\m4\M')
 # (k) a refusal storm is bounded: rows capped, counts exact
 #
 {
+	role_idle('regress_limited');
 	my $one = session('rstorm', user => 'regress_limited');
 	my $r = attempts(400, 16,
 		connstr => unix_connstr('rstorm', user => 'regress_limited'));
@@ -564,6 +601,6 @@ SELECT coalesce(sum(refused_connections), 0) || ',' ||
 }
 
 $mon->quit;
-ok($node->log_content !~ /terminated by signal/, 'no backend crashed');
+ok(slurp_file($node->logfile) !~ /terminated by signal/, 'no backend crashed');
 $node->stop;
 done_testing();
