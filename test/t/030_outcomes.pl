@@ -385,7 +385,7 @@ if (!$co && $version < 17)
 
 SKIP:
 {
-	skip 'pool_observer\'s own actions need the extension', 4 if $co;
+	skip 'pool_observer\'s own actions need the extension', 6 if $co;
 
 	set_conf($node, $mon,
 		"pool_observer.idle_in_transaction_terminate_after = 300");
