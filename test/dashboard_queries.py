@@ -62,6 +62,9 @@ EXPECT = {
                    "idle_in_transaction", "waiting", "utilization"], 1),
     "Recent events": (["time", "kind", "state", "pid", "application_name",
                        "action"], 1),
+    "What PostgreSQL did, per pool since start": (
+        ["pool", "new_connections", "refused", "failed_logins",
+         "statement_timeouts", "cancelled", "terminated"], 1),
 }
 ANNOTATION_COLUMNS = ["time", "text"]
 

@@ -12,6 +12,8 @@
 #      1 s history buckets, low thresholds;
 #   2. real sessions: two left idle in transaction ("dash_leaky"), one
 #      holding a lock and one waiting on it, one busy, one idle over TCP;
+#      a statement timeout (in "dash_leaky") and a connection refused by a
+#      CONNECTION LIMIT 0 role ("dash_refused");
 #   3. poll with sample_now() until pool_history has 3 buckets for the
 #      leaky pool and events an idle_in_transaction episode;
 #   4. dashboard_queries.py as a pg_monitor-only role (what the README asks
@@ -45,13 +47,16 @@ tc_start pool_observer-dashboard \
 
 tc_psql <<'SQL' || { TC_FAILED=1; po_die "setup failed"; }
 CREATE ROLE dash_app LOGIN;
+CREATE ROLE dash_refused LOGIN CONNECTION LIMIT 0;
 CREATE ROLE grafana_reader LOGIN IN ROLE pg_monitor;
 CREATE TABLE dash_locked (id int);
 GRANT ALL ON dash_locked TO dash_app;
 SQL
 
 sock="$TC_DIR"
-tc_session dash_leaky "$sock" dash_app "BEGIN; SELECT 1;"
+# the first leaky session has a statement timeout first, so that the pool
+# shown in single-pool mode has something in the outcome panels too
+tc_session dash_leaky "$sock" dash_app "SET statement_timeout = '100ms'; SELECT pg_sleep(5); BEGIN; SELECT 1;"
 tc_session dash_leaky "$sock" dash_app "BEGIN; SELECT 2;"
 tc_session dash_locker "$sock" dash_app "BEGIN; LOCK TABLE dash_locked;"
 tc_session dash_busy 127.0.0.1 dash_app "SELECT pg_sleep(600);"
@@ -61,6 +66,10 @@ tc_poll 30 "the lock holder" "SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_a
 	WHERE a.application_name = 'dash_locker' AND l.relation = 'dash_locked'::regclass AND l.granted" ||
 	{ TC_FAILED=1; exit 1; }
 tc_session dash_waiter "$sock" dash_app "SELECT count(*) FROM dash_locked;"
+# what PostgreSQL itself did: a refused connection
+PGAPPNAME=dash_refused po_as_pg_user psql -X -q -h "$sock" -p "$TC_PORT" \
+	-U dash_refused -d postgres -c 'SELECT 1' >/dev/null 2>&1 &&
+	{ TC_FAILED=1; po_die "dash_refused connected despite CONNECTION LIMIT 0"; }
 
 po_log "waiting for history buckets and events"
 tc_poll 60 "3 history buckets and an idle_in_transaction episode" "
@@ -70,7 +79,11 @@ SELECT (SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history
    AND (SELECT count(*) FROM pool_observer.pool_history
          WHERE application_name = 'dash_waiter' AND waiting_max > 0) > 0
    AND (SELECT count(*) FROM pool_observer.events
-         WHERE kind = 'idle_in_transaction' AND application_name = 'dash_leaky') > 0" ||
+         WHERE kind = 'idle_in_transaction' AND application_name = 'dash_leaky') > 0
+   AND (SELECT count(*) FROM pool_observer.events
+         WHERE kind = 'statement_timeout' AND application_name = 'dash_leaky') > 0
+   AND (SELECT sum(refused_connections) FROM pool_observer.pool_counters
+         WHERE application_name = 'dash_refused') > 0" ||
 	{ TC_FAILED=1; exit 1; }
 
 mapfile -t psql_argv < <(TC_PSQL_USER=grafana_reader tc_psql_argv)
