@@ -7,8 +7,9 @@
 #   2. throwaway cluster (loopback only), pool_observer preloaded, low
 #      thresholds; an exporter role that is only a member of pg_monitor;
 #   3. three sessions idle in transaction ("exp_leaky", over TCP) and two
-#      idle ones ("exp_idle", Unix socket: client_addr NULL); poll with
-#      sample_now() until pools and events show them;
+#      idle ones ("exp_idle", Unix socket: client_addr NULL), two statement
+#      timeouts ("exp_timeout") and a failed login ("exp_nologin"); poll
+#      with sample_now() until pools, events and pool_counters show them;
 #   4. the exporter on a free 127.0.0.1 port, default metrics off; scrape
 #      /metrics until the pool_observer metrics are there (deadline);
 #   5. assert metric lines with their labels and values, that every metric
@@ -72,6 +73,7 @@ tc_start pool_observer-exporter \
 	"pool_observer.log_events = off"
 tc_psql <<'SQL' || { TC_FAILED=1; po_die "setup failed"; }
 CREATE ROLE exp_app LOGIN;
+CREATE ROLE exp_nologin NOLOGIN;
 CREATE ROLE pool_observer_exporter LOGIN IN ROLE pg_monitor;
 SQL
 
@@ -82,13 +84,24 @@ done
 for i in 1 2; do
 	tc_session exp_idle "$TC_DIR" exp_app "SELECT $i;"
 done
+# What PostgreSQL itself did: two statement timeouts (below the health
+# warning rate) and one failed login (28000, not permitted to log in).  No
+# refused connection: that would make health critical.
+tc_session exp_timeout "$TC_DIR" exp_app "SET statement_timeout = '50ms'; SELECT pg_sleep(5); SELECT pg_sleep(5);"
+PGAPPNAME=exp_nologin po_as_pg_user psql -X -q -h "$TC_DIR" -p "$TC_PORT" \
+	-U exp_nologin -d postgres -c 'SELECT 1' >/dev/null 2>&1 &&
+	{ TC_FAILED=1; po_die "exp_nologin logged in"; }
 tc_poll 60 "the exp_leaky pool saturated with 3 sessions idle in transaction" "
 SELECT (SELECT idle_in_transaction = 3 AND saturated_since IS NOT NULL
           FROM pool_observer.pools WHERE application_name = 'exp_leaky')
    AND (SELECT idle = 2 FROM pool_observer.pools WHERE application_name = 'exp_idle')
    AND (SELECT count(*) FROM pool_observer.events
          WHERE kind = 'idle_in_transaction' AND ended_at IS NULL
-           AND application_name = 'exp_leaky') = 3" ||
+           AND application_name = 'exp_leaky') = 3
+   AND (SELECT sum(statement_timeouts) FROM pool_observer.pool_counters
+         WHERE application_name = 'exp_timeout') = 2
+   AND (SELECT sum(authentication_failures) FROM pool_observer.pool_counters
+         WHERE application_name = 'exp_nologin') = 1" ||
 	{ TC_FAILED=1; exit 1; }
 
 # 4. The exporter, as the cluster user, reading a copy of the queries file
@@ -198,9 +211,38 @@ for s in find(P + "connections"):
            all(v for k, v in s[1].items() if k != "application_name"),
            "pool labels: %s" % s[1])
 
+O = "pool_observer_pool_outcomes_"
+OUTCOMES = ["new_connections", "refused_connections",
+            "authentication_failures", "statement_timeouts", "lock_timeouts",
+            "idle_in_transaction_timeouts", "idle_session_timeouts",
+            "transaction_timeouts", "queries_cancelled",
+            "sessions_terminated", "terminated_by_pool_observer",
+            "cancelled_by_pool_observer"]
+for name in OUTCOMES:
+    expect("outcome counter of the leaky pool", O + name + "_total",
+           ">=" if name == "new_connections" else "==",
+           3 if name == "new_connections" else 0, **leaky)
+timeout_pool = dict(application_name="exp_timeout", client_addr="local",
+                    datname="postgres", usename="exp_app")
+nologin_pool = dict(application_name="exp_nologin", client_addr="local",
+                    datname="postgres", usename="exp_nologin")
+expect("statement timeouts", O + "statement_timeouts_total", "==", 2,
+       **timeout_pool)
+expect("statement timeouts are not cancels", O + "queries_cancelled_total",
+       "==", 0, **timeout_pool)
+expect("failed login", O + "authentication_failures_total", "==", 1,
+       **nologin_pool)
+expect("a failed login is not a new connection", O + "new_connections_total",
+       "==", 0, **nologin_pool)
+for s in find(O + "refused_connections_total"):
+    record(s[2] == 0, "nothing refused: %s" % s[1])
+
 KINDS = ["idle_in_transaction", "slow_statement", "long_transaction",
          "lock_wait", "pool_saturated", "connection_churn",
-         "server_connections_high"]
+         "server_connections_high", "statement_timeout", "lock_timeout",
+         "idle_in_transaction_timeout", "idle_session_timeout",
+         "transaction_timeout", "query_cancelled", "session_terminated",
+         "connection_refused", "authentication_failed"]
 for kind in KINDS:
     expect("ongoing episodes of every kind", "pool_observer_episodes_ongoing",
            ">=", 0, kind=kind)
@@ -222,7 +264,7 @@ expect("worker sampled", W + "samples_total", ">", 0)
 expect("worker sampled recently", W + "seconds_since_last_sample", "<", 10)
 expect("sample cost", W + "sample_seconds_avg", ">", 0)
 expect("sample cost max", W + "sample_seconds_max", ">", 0)
-expect("events counted", W + "events_total", ">=", 4)
+expect("events counted", W + "events_total", ">=", 7)
 for name in ("events_dropped_total", "history_overwritten_total",
              "actions_taken_total", "actions_suppressed_total"):
     expect("worker counter " + name, W + name, "==", 0)
