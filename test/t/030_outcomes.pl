@@ -25,6 +25,9 @@
 #	   authentication_failures exact; one open episode with the count.
 #  (k) a refusal storm stays bounded: a few events rows, exact counts.
 #  (l) pool_history / server_history per-bucket sums equal pool_counters.
+#  (m) log_min_messages = fatal: health names the setting, and a statement
+#	   timeout is (as documented) not counted.  The connect storm of (h)
+#	   makes health critical while it lasts.
 #
 # PO_CLIENT_ONLY=1 runs only the client side (test/lib/PoOutcome.pm).
 
@@ -452,6 +455,12 @@ SELECT count(*) > 0 AND bool_and(detail ~ '[0-9]')
  WHERE kind = 'connection_refused' AND application_name = 'storm_app'},
 			't');
 		is($n, 't', '(h) connection_refused episode with its count');
+		like(
+			$mon->query_safe(
+				q{SELECT status || ' ' || array_to_string(reasons, '; ')
+				    FROM pool_observer.health}),
+			qr/^critical .*refus/,
+			'(h) health: critical while connections are being refused');
 	}
 }
 
@@ -598,6 +607,33 @@ SELECT coalesce(sum(refused_connections), 0) || ',' ||
 		$counters, '(l) pool_history sums equal pool_counters');
 	is(poll_sample($mon, sprintf($q, 'server_history'), $counters),
 		$counters, '(l) server_history sums equal pool_counters');
+}
+
+#
+# (m) the precondition: log_min_messages = fatal hides the ERROR kinds
+#
+if (!$co)
+{
+	set_conf($node, $mon, 'log_min_messages = fatal');
+	like(
+		$mon->query_safe(
+			q{SELECT array_to_string(reasons, '; ') FROM pool_observer.health}),
+		qr/log_min_messages/,
+		'(m) health says log_min_messages hides timeouts and cancels');
+	my $s = session('hidden_app');
+	run_in($s, "SET statement_timeout = '100ms';\nSELECT pg_sleep(10);");
+	$s->quit;
+	is(count_matches($s->{stderr}, $re_st), 1, '(m) client saw the timeout');
+	expect_counts(
+		'hidden_app',
+		name => '(m) hidden from the hook: not counted (documented)',
+		want => { statement_timeouts => 0, new_connections => 1 });
+	set_conf($node, $mon, 'log_min_messages = warning');
+	unlike(
+		$mon->query_safe(
+			q{SELECT array_to_string(reasons, '; ') FROM pool_observer.health}),
+		qr/log_min_messages/,
+		'(m) the reason goes away with log_min_messages = warning');
 }
 
 $mon->quit;
