@@ -93,6 +93,21 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'po_server_history_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+-- The worker's outcome figures: intake records dropped because the ring
+-- was full, and the kinds log_min_messages hides from the hook (NULL when
+-- none).  Another 1.1 section may add its own columns the same way.
+CREATE FUNCTION @extschema@._outcome_stats_1_1(
+    OUT outcomes_dropped bigint,
+    OUT log_min_messages_hides text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'po_outcome_stats_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE OR REPLACE VIEW @extschema@.worker AS
+SELECT w.*, o.outcomes_dropped, o.log_min_messages_hides
+  FROM @extschema@._worker_1_0() w
+ CROSS JOIN @extschema@._outcome_stats_1_1() o;
+
 CREATE VIEW @extschema@.pool_counters AS
 SELECT * FROM @extschema@._pool_counters_1_1();
 
@@ -107,14 +122,16 @@ SELECT * FROM @extschema@._server_history_1_1();
 REVOKE ALL ON FUNCTION
     @extschema@._pool_counters_1_1(),
     @extschema@._pool_history_1_1(),
-    @extschema@._server_history_1_1()
+    @extschema@._server_history_1_1(),
+    @extschema@._outcome_stats_1_1()
   FROM PUBLIC;
 REVOKE ALL ON @extschema@.pool_counters FROM PUBLIC;
 
 GRANT EXECUTE ON FUNCTION
     @extschema@._pool_counters_1_1(),
     @extschema@._pool_history_1_1(),
-    @extschema@._server_history_1_1()
+    @extschema@._server_history_1_1(),
+    @extschema@._outcome_stats_1_1()
   TO pg_monitor;
 
 GRANT SELECT ON @extschema@.pool_counters TO pg_monitor;

@@ -23,11 +23,13 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "counters.h"
 #include "cycle.h"
 #include "detect.h"
 #include "guc.h"
 #include "history.h"
 #include "intake.h"
+#include "outcomes.h"
 #include "policy.h"
 #include "pools.h"
 #include "shmem.h"
@@ -46,27 +48,27 @@ reset_local(void)
 	po_pools_reset_local();
 	po_detect_reset_local();
 	po_policy_reset_local();
+	po_outcomes_reset_local();
+	po_counters_reset_local();
 }
 
 /*
- * Take what the hooks reported since the last sample.  Returns the number
- * of new connections, attributed to a pool or not.
+ * Take what the hooks reported since the last sample: authenticated
+ * connections wait for their first sample (pools.c); outcomes become
+ * events and counts (outcomes.c).  Records lost because the ring was full
+ * are counted in worker.outcomes_dropped.
  */
-static int64
+static void
 drain_intake(TimestampTz now)
 {
 	uint64		lost;
-	uint64		unattributed;
 	int			n;
 	int			i;
-	int64		conns;
 
 	if (intake_buf == NULL)
 		intake_buf = MemoryContextAlloc(TopMemoryContext,
 										sizeof(PoIntakeRecord) * PO_INTAKE_RING_SIZE);
 	n = po_intake_drain(intake_buf, PO_INTAKE_RING_SIZE, &lost);
-	unattributed = lost;
-	conns = (int64) lost;
 	for (i = 0; i < n; i++)
 	{
 		const PoIntakeRecord *rec = &intake_buf[i];
@@ -74,15 +76,15 @@ drain_intake(TimestampTz now)
 		switch ((PoIntakeType) rec->type)
 		{
 			case PO_INTAKE_CONNECT:
-				conns++;
-				if (!po_pools_count_connection(rec, now))
-					unattributed++;
+				po_pools_add_connection(rec);
+				break;
+			case PO_INTAKE_OUTCOME:
+				po_outcomes_take(rec, now);
 				break;
 		}
 	}
-	if (unattributed > 0)
-		po_count(conns_unattributed, unattributed);
-	return conns;
+	if (lost > 0)
+		po_count(outcomes_dropped, lost);
 }
 
 static void
@@ -94,7 +96,10 @@ publish(PoSample *s, PoServerSample *server, int64 new_conns)
 	po_snapshot_publish_locked(s->pools, server);
 	overwritten = po_history_fold_locked(server, new_conns, s->pools);
 	po_detect_publish_locked();
+	po_outcomes_publish_locked(s->now);
+	po_counters_publish_locked(s->now);
 	LWLockRelease(po_shared->lock);
+	po_outcomes_log();
 
 	if (overwritten > 0)
 		po_count(history_overwritten, overwritten);
@@ -164,8 +169,11 @@ po_sample_once(MemoryContext cycle_cxt)
 	s.nbackends = po_read_backends(s.backends, MaxBackends);
 
 	po_pools_begin_sample();
-	new_conns = drain_intake(s.now);
-	po_pools_build(s.backends, s.nbackends, s.now, new_conns, &server);
+	po_outcomes_begin_sample(s.now);
+	/* before the drain: see po_pools_probe_pending() */
+	po_pools_probe_pending();
+	drain_intake(s.now);
+	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);
 
 	/* episodes and actions; fills server.over[] */
 	s.pools = po_pools_local();

@@ -14,25 +14,33 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "counters.h"
 #include "funcs_util.h"
 #include "guc.h"
+#include "intake.h"
 #include "kinds.h"
+#include "outcomes.h"
 #include "shmem.h"
 #include "snapshot.h"
 
 PG_FUNCTION_INFO_V1(po_health_1_0);
 PG_FUNCTION_INFO_V1(po_worker_1_0);
+PG_FUNCTION_INFO_V1(po_outcome_stats_1_1);
 
 #define PO_HEALTH_COLS_V1_0		13
 #define PO_WORKER_COLS_V1_0		14
+#define PO_OUTCOME_STATS_COLS_V1_1	2
 
-#define PO_MAX_REASONS			(PO_NUM_EVENT_KINDS + 4)
+#define PO_MAX_REASONS			(PO_NUM_EVENT_KINDS + 7)
 
 typedef struct PoReasons
 {
@@ -115,6 +123,140 @@ kind_reasons(PoReasons *r, const PoServerSample *server)
 	}
 }
 
+/*
+ * Which outcome kinds log_min_messages hides from emit_log_hook (it sees
+ * only what goes to the server log; LOG ranks above ERROR there), or NULL.
+ */
+static const char *
+outcomes_hidden(void)
+{
+	if (log_min_messages >= PANIC)
+		return "every outcome kind (statement and session timeouts, cancels, terminations, refused connections, failed logins)";
+	if (log_min_messages == LOG || log_min_messages >= FATAL)
+		return "statement_timeout, lock_timeout and query_cancelled";
+	return NULL;
+}
+
+/* "db/user/app" of a counters row, for a reason. */
+static void
+pool_label(const PoCounterRow *row, bool overflow, char *buf, Size len)
+{
+	const char *dat = overflow ? NULL : get_database_name(row->key.dbid);
+	const char *usr = overflow ? NULL : GetUserNameFromId(row->key.roleid, true);
+
+	if (overflow)
+		snprintf(buf, len, "(other pools)");
+	else
+		snprintf(buf, len, "%s/%s/%s", dat ? dat : "?", usr ? usr : "?",
+				 row->key.appname);
+}
+
+/*
+ * Refused connections in the last minute (critical), timeouts above
+ * PO_TIMEOUTS_PER_MINUTE_WARN in one pool (warning), and the
+ * log_min_messages precondition (warning).
+ */
+static void
+outcome_reasons(PoReasons *r)
+{
+	PoCounterRow *rows = palloc(sizeof(PoCounterRow) * po_pool_slots());
+	TimestampTz now = GetCurrentTimestamp();
+	int			refusing = 0,
+				timing_out = 0;
+	int64		refused_max = 0,
+				timeouts_max = 0;
+	int			refused_at = -1,
+				timeouts_at = -1;
+	int			slot;
+	char		label[3 * NAMEDATALEN + 8];
+	const char *hidden = outcomes_hidden();
+
+	(void) po_counters_copy(rows);
+	for (slot = 0; slot < po_pool_slots(); slot++)
+	{
+		const PoCounterRow *row = &rows[slot];
+		int64		t = 0;
+
+		if (!row->in_use)
+			continue;
+		if (row->last_refused_at != 0 &&
+			now - row->last_refused_at < PO_COUNTERS_WINDOW_US)
+		{
+			refusing++;
+			if (row->refused_window > refused_max)
+			{
+				refused_max = row->refused_window;
+				refused_at = slot;
+			}
+		}
+		if (row->timeout_window_start != 0 &&
+			now - row->timeout_window_start < PO_COUNTERS_WINDOW_US)
+			t = Max(row->timeouts_window, row->timeouts_prev_window);
+		else if (row->timeout_window_start != 0 &&
+				 now - row->timeout_window_start < 2 * PO_COUNTERS_WINDOW_US)
+			t = row->timeouts_window;
+		if (t > PO_TIMEOUTS_PER_MINUTE_WARN)
+		{
+			timing_out++;
+			if (t > timeouts_max)
+			{
+				timeouts_max = t;
+				timeouts_at = slot;
+			}
+		}
+	}
+	if (refused_at >= 0)
+	{
+		pool_label(&rows[refused_at], refused_at == po_overflow_slot(),
+				   label, sizeof(label));
+		add_reason(r, 2, "connections being refused in %d pool(s): %s (%lld in the last minute)",
+				   refusing, label, (long long) refused_max);
+	}
+	if (timeouts_at >= 0)
+	{
+		pool_label(&rows[timeouts_at], timeouts_at == po_overflow_slot(),
+				   label, sizeof(label));
+		add_reason(r, 1, "more than %d timeouts a minute in %d pool(s): %s (%lld)",
+				   PO_TIMEOUTS_PER_MINUTE_WARN, timing_out, label,
+				   (long long) timeouts_max);
+	}
+	if (hidden != NULL)
+		add_reason(r, 1, "log_min_messages = %s hides %s from pool_observer",
+				   GetConfigOption("log_min_messages", false, false), hidden);
+	pfree(rows);
+}
+
+/*
+ * The outcome columns of the worker view (1.1): intake records dropped
+ * because the ring was full, and the kinds log_min_messages hides.
+ */
+Datum
+po_outcome_stats_1_1(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[PO_OUTCOME_STATS_COLS_V1_1];
+	bool		nulls[PO_OUTCOME_STATS_COLS_V1_1];
+	uint64		dropped;
+	const char *hidden = outcomes_hidden();
+	int			i = 0;
+
+	po_require_loaded();
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	SpinLockAcquire(&po_shared->mutex);
+	dropped = po_shared->outcomes_dropped;
+	SpinLockRelease(&po_shared->mutex);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[i++] = Int64GetDatum((int64) dropped);
+	nulls[i] = hidden == NULL;
+	values[i++] = hidden ? CStringGetTextDatum(hidden) : (Datum) 0;
+	Assert(i == PO_OUTCOME_STATS_COLS_V1_1);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
 Datum
 po_health_1_0(PG_FUNCTION_ARGS)
 {
@@ -147,6 +289,7 @@ po_health_1_0(PG_FUNCTION_ARGS)
 	sampler_reasons(&r, pid, last);
 	connection_reasons(&r, &server, util);
 	kind_reasons(&r, &server);
+	outcome_reasons(&r);
 
 	memset(nulls, 0, sizeof(nulls));
 	values[i++] = CStringGetTextDatum(levels[r.level]);

@@ -23,6 +23,7 @@
 #include "miscadmin.h"
 #include "utils/tuplestore.h"
 
+#include "counters.h"
 #include "funcs_util.h"
 #include "guc.h"
 #include "history.h"
@@ -32,10 +33,16 @@
 PG_FUNCTION_INFO_V1(po_pools_1_0);
 PG_FUNCTION_INFO_V1(po_pool_history_1_0);
 PG_FUNCTION_INFO_V1(po_server_history_1_0);
+PG_FUNCTION_INFO_V1(po_pool_counters_1_1);
+PG_FUNCTION_INFO_V1(po_pool_history_1_1);
+PG_FUNCTION_INFO_V1(po_server_history_1_1);
 
 #define PO_POOLS_COLS_V1_0			17
 #define PO_POOL_HISTORY_COLS_V1_0	16
 #define PO_SERVER_HISTORY_COLS_V1_0	10
+#define PO_POOL_COUNTERS_COLS_V1_1	(4 + PO_NUM_COUNTERS + 2)
+#define PO_POOL_HISTORY_COLS_V1_1	(PO_POOL_HISTORY_COLS_V1_0 + PO_NUM_HIST_OUTCOMES)
+#define PO_SERVER_HISTORY_COLS_V1_1	(PO_SERVER_HISTORY_COLS_V1_0 + PO_NUM_HIST_OUTCOMES)
 
 Datum
 po_pools_1_0(PG_FUNCTION_ARGS)
@@ -114,16 +121,18 @@ visit_history(ReturnSetInfo *rsinfo, bool with_rows, bucket_visitor visit)
 }
 
 static void
-emit_pool_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
+emit_pool_bucket_v(ReturnSetInfo *rsinfo, const PoBucket *bk,
+				   const PoHistRow *rows, bool v1_1)
 {
 	int			slot;
 
 	for (slot = 0; slot < po_pool_slots(); slot++)
 	{
 		const PoHistRow *r = &rows[slot];
-		Datum		values[PO_POOL_HISTORY_COLS_V1_0];
-		bool		nulls[PO_POOL_HISTORY_COLS_V1_0];
+		Datum		values[PO_POOL_HISTORY_COLS_V1_1];
+		bool		nulls[PO_POOL_HISTORY_COLS_V1_1];
 		int			i = 0;
+		int			k;
 
 		if (r->samples == 0)
 			continue;
@@ -142,16 +151,35 @@ emit_pool_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *row
 		values[i++] = Int64GetDatum(r->new_conns);
 		values[i++] = BoolGetDatum(slot == po_overflow_slot());
 		Assert(i == PO_POOL_HISTORY_COLS_V1_0);
+		if (v1_1)
+		{
+			for (k = 0; k < PO_NUM_HIST_OUTCOMES; k++)
+				values[i++] = Int64GetDatum(r->outcomes[k]);
+			Assert(i == PO_POOL_HISTORY_COLS_V1_1);
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
 
 static void
-emit_server_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
+emit_pool_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
 {
-	Datum		values[PO_SERVER_HISTORY_COLS_V1_0];
-	bool		nulls[PO_SERVER_HISTORY_COLS_V1_0];
+	emit_pool_bucket_v(rsinfo, bk, rows, false);
+}
+
+static void
+emit_pool_bucket_1_1(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
+{
+	emit_pool_bucket_v(rsinfo, bk, rows, true);
+}
+
+static void
+emit_server_bucket_v(ReturnSetInfo *rsinfo, const PoBucket *bk, bool v1_1)
+{
+	Datum		values[PO_SERVER_HISTORY_COLS_V1_1];
+	bool		nulls[PO_SERVER_HISTORY_COLS_V1_1];
 	int			i = 0;
+	int			k;
 
 	memset(nulls, 0, sizeof(nulls));
 	values[i++] = TimestampTzGetDatum(bk->bucket_start);
@@ -165,7 +193,25 @@ emit_server_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *r
 	values[i++] = Int32GetDatum(bk->waiting_max);
 	values[i++] = Int64GetDatum(bk->new_conns);
 	Assert(i == PO_SERVER_HISTORY_COLS_V1_0);
+	if (v1_1)
+	{
+		for (k = 0; k < PO_NUM_HIST_OUTCOMES; k++)
+			values[i++] = Int64GetDatum(bk->outcomes[k]);
+		Assert(i == PO_SERVER_HISTORY_COLS_V1_1);
+	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+static void
+emit_server_bucket(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
+{
+	emit_server_bucket_v(rsinfo, bk, false);
+}
+
+static void
+emit_server_bucket_1_1(ReturnSetInfo *rsinfo, const PoBucket *bk, const PoHistRow *rows)
+{
+	emit_server_bucket_v(rsinfo, bk, true);
 }
 
 Datum
@@ -183,5 +229,60 @@ po_server_history_1_0(PG_FUNCTION_ARGS)
 	po_require_loaded();
 	po_init_srf(fcinfo);
 	visit_history((ReturnSetInfo *) fcinfo->resultinfo, false, emit_server_bucket);
+	return (Datum) 0;
+}
+
+Datum
+po_pool_history_1_1(PG_FUNCTION_ARGS)
+{
+	po_require_loaded();
+	po_init_srf(fcinfo);
+	visit_history((ReturnSetInfo *) fcinfo->resultinfo, true, emit_pool_bucket_1_1);
+	return (Datum) 0;
+}
+
+Datum
+po_server_history_1_1(PG_FUNCTION_ARGS)
+{
+	po_require_loaded();
+	po_init_srf(fcinfo);
+	visit_history((ReturnSetInfo *) fcinfo->resultinfo, false, emit_server_bucket_1_1);
+	return (Datum) 0;
+}
+
+/* pool_counters: one row per pool since the start or reset(). */
+Datum
+po_pool_counters_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PoCounterRow *rows;
+	int			slot;
+
+	po_require_loaded();
+	po_init_srf(fcinfo);
+
+	rows = palloc(sizeof(PoCounterRow) * po_pool_slots());
+	(void) po_counters_copy(rows);
+	for (slot = 0; slot < po_pool_slots(); slot++)
+	{
+		const PoCounterRow *r = &rows[slot];
+		Datum		values[PO_POOL_COUNTERS_COLS_V1_1];
+		bool		nulls[PO_POOL_COUNTERS_COLS_V1_1];
+		int			i = 0;
+		int			k;
+
+		if (!r->in_use)
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		i = po_pool_key_datums(&r->key, slot == po_overflow_slot(), values, nulls, i);
+		for (k = 0; k < PO_NUM_COUNTERS; k++)
+			values[i++] = Int64GetDatum(r->c[k]);
+		values[i++] = TimestampTzGetDatum(r->since);
+		values[i++] = BoolGetDatum(slot == po_overflow_slot());
+		Assert(i == PO_POOL_COUNTERS_COLS_V1_1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		CHECK_FOR_INTERRUPTS();
+	}
+	pfree(rows);
 	return (Datum) 0;
 }

@@ -120,6 +120,38 @@ fold_pool(PoHistRow *row, const PoPool *p)
 	row->new_conns += p->new_conn_sample;
 }
 
+/* Add a pool's outcomes of this sample to its row and to the bucket. */
+static void
+fold_outcomes(PoHistRow *row, PoBucket *bk, const PoPool *p)
+{
+	int			k;
+
+	if (row->samples == 0 ||
+		memcmp(&row->key, &p->key, sizeof(PoPoolKey)) != 0)
+	{
+		memset(row, 0, sizeof(PoHistRow));
+		row->key = p->key;
+		/* a pool with outcomes only (refused attempts): one sample, empty */
+		row->samples = 1;
+	}
+	for (k = 0; k < PO_NUM_HIST_OUTCOMES; k++)
+	{
+		row->outcomes[k] += p->out_sample[k];
+		bk->outcomes[k] += p->out_sample[k];
+	}
+}
+
+static bool
+has_outcomes(const PoPool *p)
+{
+	int			k;
+
+	for (k = 0; k < PO_NUM_HIST_OUTCOMES; k++)
+		if (p->out_sample[k] > 0)
+			return true;
+	return false;
+}
+
 /*
  * Fold this sample into the current bucket, starting a new one when the
  * sample falls past it.  Returns the number of buckets overwritten (0 or
@@ -169,6 +201,8 @@ po_history_fold_locked(const PoServerSample *server, int64 new_conns,
 
 		if (p->in_use && p->present)
 			fold_pool(po_hist_row(cur, i), p);
+		if (p->in_use && has_outcomes(p))
+			fold_outcomes(po_hist_row(cur, i), bk, p);
 	}
 	return overwritten;
 }

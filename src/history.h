@@ -31,6 +31,7 @@ typedef struct PoHistRow
 	double		util_sum;
 	double		util_max;
 	int64		new_conns;
+	int64		outcomes[PO_NUM_HIST_OUTCOMES];	/* PoHistOutcome */
 } PoHistRow;
 
 /* Per bucket, for the whole server, plus the bucket's identity. */
@@ -48,6 +49,7 @@ typedef struct PoBucket
 	int64		conn_sum;
 	double		util_max;
 	int64		new_conns;
+	int64		outcomes[PO_NUM_HIST_OUTCOMES];	/* summed over the pools */
 } PoBucket;
 
 /* The stored arrays, for persist.c: history_size buckets, and rows. */

@@ -21,12 +21,18 @@
 #include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "replication/walsender.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "hooks.h"
 #include "intake.h"
+#include "outcome_classify.h"
 
 static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
+static emit_log_hook_type prev_emit_log_hook = NULL;
 
 /*
  * Record a successful new client connection, so that the sampler sees
@@ -47,6 +53,7 @@ po_client_auth_hook(Port *port, int status)
 		rec.type = PO_INTAKE_CONNECT;
 		rec.pid = MyProcPid;
 		rec.at = GetCurrentTimestamp();
+		rec.backend_start = MyStartTimestamp;
 		po_addr_from_sockaddr(&port->raddr.addr, &rec.addr);
 		strlcpy(rec.datname, port->database_name ? port->database_name : "",
 				NAMEDATALEN);
@@ -59,10 +66,85 @@ po_client_auth_hook(Port *port, int status)
 	}
 }
 
+/*
+ * Record what PostgreSQL itself did to this client backend or connection
+ * attempt (outcome_classify.c says which messages count).  Runs inside
+ * error reporting, possibly before this backend has a PGPROC or while it
+ * is exiting: reads process globals, copies bounded strings, and puts one
+ * record; nothing that allocates, locks or throws.  Only messages that go
+ * to the server log get here (log_min_messages: README).
+ */
+static void
+po_emit_log_hook(ErrorData *edata)
+{
+	PoIntakeRecord rec;
+	PoOutcomeReason reason = PO_REASON_NONE;
+	int			kind;
+	Port	   *port = MyProcPort;
+	const char *app;
+	const char *query = NULL;
+
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+
+	/* client backends only: no walsender, worker, autovacuum, postmaster */
+	if (edata == NULL || edata->elevel < ERROR || port == NULL || am_walsender)
+		return;
+	kind = po_classify_error_reason(edata, &reason);
+	if (kind == PO_OUTCOME_NONE)
+		return;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.type = PO_INTAKE_OUTCOME;
+	rec.outcome = (int16) kind;
+	rec.reason = (int16) reason;
+	rec.pid = MyProcPid;
+	rec.at = GetCurrentTimestamp();
+	rec.backend_start = MyStartTimestamp;
+	po_addr_from_sockaddr(&port->raddr.addr, &rec.addr);
+	strlcpy(rec.datname, port->database_name ? port->database_name : "",
+			NAMEDATALEN);
+	strlcpy(rec.usename, port->user_name ? port->user_name : "", NAMEDATALEN);
+
+	/*
+	 * An attempt has only its startup packet; an established session is
+	 * in the pool of its current application_name, as the sampler sees it.
+	 */
+	app = port->application_name;
+	if (!po_outcome_is_attempt(kind) && application_name != NULL &&
+		MyBEEntry != NULL)
+		app = application_name;
+	strlcpy(rec.appname, app ? app : "", NAMEDATALEN);
+	if (edata->message)
+		strlcpy(rec.message, edata->message, PO_INTAKE_MESSAGE_LEN);
+
+	if (!po_outcome_is_attempt(kind))
+	{
+		/* the statement being ended, else the session's last one */
+		if (debug_query_string != NULL && debug_query_string[0] != '\0')
+			query = debug_query_string;
+		else if (MyBEEntry != NULL && MyBEEntry->st_activity_raw != NULL)
+			query = MyBEEntry->st_activity_raw;
+		if (query != NULL)
+		{
+			/* bounded: never scan a long statement to its end */
+			size_t		n = strnlen(query, PO_INTAKE_QUERY_LEN - 1);
+
+			memcpy(rec.query, query, n);
+			rec.query[n] = '\0';
+		}
+		if (MyBEEntry != NULL)
+			rec.query_id = MyBEEntry->st_query_id;
+	}
+	(void) po_intake_put(&rec);
+}
+
 /* From _PG_init, in the postmaster. */
 void
 po_hooks_install(void)
 {
 	prev_client_auth_hook = ClientAuthentication_hook;
 	ClientAuthentication_hook = po_client_auth_hook;
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = po_emit_log_hook;
 }

@@ -148,6 +148,8 @@ po_intake_drain(PoIntakeRecord *out, int max, uint64 *lost)
 		out[n].datname[NAMEDATALEN - 1] = '\0';
 		out[n].usename[NAMEDATALEN - 1] = '\0';
 		out[n].appname[NAMEDATALEN - 1] = '\0';
+		out[n].message[PO_INTAKE_MESSAGE_LEN - 1] = '\0';
+		out[n].query[PO_INTAKE_QUERY_LEN - 1] = '\0';
 		n++;
 	}
 

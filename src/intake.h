@@ -26,19 +26,35 @@
 /* Record types; 0 is never a valid type. */
 typedef enum PoIntakeType
 {
-	PO_INTAKE_CONNECT = 1		/* a client authenticated successfully */
+	PO_INTAKE_CONNECT = 1,		/* a client authenticated successfully */
+	PO_INTAKE_OUTCOME = 2		/* PostgreSQL reported an outcome (a timeout,
+								 * cancel, termination, refusal, failed
+								 * login): emit_log_hook */
 } PoIntakeType;
 
-/* One record.  Strings are NUL-terminated; the drain terminates them too. */
+#define PO_INTAKE_MESSAGE_LEN	160
+#define PO_INTAKE_QUERY_LEN		512
+
+/*
+ * One record, fixed-size whatever its type.  Strings are NUL-terminated;
+ * the drain terminates them too.  The pool key travels as names (a refused
+ * connection has no OIDs yet); the sampler resolves them.
+ */
 typedef struct PoIntakeRecord
 {
 	int32		type;			/* PoIntakeType */
 	int32		pid;
 	TimestampTz at;
+	TimestampTz backend_start;	/* of the reporting backend */
+	uint64		query_id;		/* OUTCOME: the statement's, 0 if none */
+	int16		outcome;		/* OUTCOME: PoOutcomeKind */
+	int16		reason;			/* OUTCOME: PoOutcomeReason */
 	PoAddr		addr;
 	char		datname[NAMEDATALEN];
 	char		usename[NAMEDATALEN];
 	char		appname[NAMEDATALEN];
+	char		message[PO_INTAKE_MESSAGE_LEN]; /* OUTCOME: the server's */
+	char		query[PO_INTAKE_QUERY_LEN]; /* OUTCOME: statement or last */
 } PoIntakeRecord;
 
 extern Size po_intake_shmem_size(void);

@@ -89,7 +89,7 @@ lock_detail(PoEvent *ev, const PoBackend *b)
 			 ev->nblockers > 0 ? ev->blockers[0] : 0);
 }
 
-const PoKindInfo po_kinds[PO_NUM_EVENT_KINDS] = {
+const PoKindInfo po_kinds[PO_NUM_ALL_KINDS] = {
 	[PO_EVENT_IDLE_IN_TRANSACTION] = {
 		.name = "idle_in_transaction",
 		.scope = PO_SCOPE_SESSION,
@@ -144,12 +144,27 @@ const PoKindInfo po_kinds[PO_NUM_EVENT_KINDS] = {
 		.name = "server_connections_high",
 		.scope = PO_SCOPE_SERVER,
 	},
+
+	/*
+	 * Outcome kinds: one closed row per session outcome; connection_refused
+	 * and authentication_failed are per-pool episodes (outcomes.c).  Their
+	 * health sentences are in funcs_health.c (a rate, not a count).
+	 */
+	[PO_EVENT_STATEMENT_TIMEOUT] = {.name = "statement_timeout",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_LOCK_TIMEOUT] = {.name = "lock_timeout",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_IDLE_IN_TRANSACTION_TIMEOUT] = {.name = "idle_in_transaction_timeout",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_IDLE_SESSION_TIMEOUT] = {.name = "idle_session_timeout",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_TRANSACTION_TIMEOUT] = {.name = "transaction_timeout",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_QUERY_CANCELLED] = {.name = "query_cancelled",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_SESSION_TERMINATED] = {.name = "session_terminated",.scope = PO_SCOPE_SESSION},
+	[PO_EVENT_CONNECTION_REFUSED] = {.name = "connection_refused",.scope = PO_SCOPE_POOL},
+	[PO_EVENT_AUTHENTICATION_FAILED] = {.name = "authentication_failed",.scope = PO_SCOPE_POOL},
 };
 
 const char *
 po_event_kind_name(int kind)
 {
-	if (kind < 0 || kind >= PO_NUM_EVENT_KINDS)
+	if (kind < 0 || kind >= PO_NUM_ALL_KINDS)
 		return "unknown";
 	return po_kinds[kind].name;
 }

@@ -32,10 +32,31 @@ typedef enum PoEventKind
 	PO_EVENT_LOCK_WAIT,
 	PO_EVENT_POOL_SATURATED,
 	PO_EVENT_CONNECTION_CHURN,
-	PO_EVENT_SERVER_CONNECTIONS_HIGH
+	PO_EVENT_SERVER_CONNECTIONS_HIGH,
+
+	/*
+	 * Outcome kinds: what PostgreSQL itself reported (emit_log_hook), never
+	 * detected from a sample.  In the order of PoOutcomeKind
+	 * (outcome_classify.h), from PO_OUTCOME_STATEMENT_TIMEOUT on.
+	 */
+	PO_EVENT_STATEMENT_TIMEOUT,
+	PO_EVENT_LOCK_TIMEOUT,
+	PO_EVENT_IDLE_IN_TRANSACTION_TIMEOUT,
+	PO_EVENT_IDLE_SESSION_TIMEOUT,
+	PO_EVENT_TRANSACTION_TIMEOUT,
+	PO_EVENT_QUERY_CANCELLED,
+	PO_EVENT_SESSION_TERMINATED,
+	PO_EVENT_CONNECTION_REFUSED,
+	PO_EVENT_AUTHENTICATION_FAILED
 } PoEventKind;
 
+/* Kinds the detector evaluates on each sample. */
 #define PO_NUM_EVENT_KINDS	(PO_EVENT_SERVER_CONNECTIONS_HIGH + 1)
+/* Every kind, outcome kinds included (the size of po_kinds[]). */
+#define PO_NUM_ALL_KINDS	(PO_EVENT_AUTHENTICATION_FAILED + 1)
+/* The event kind of a PoOutcomeKind (PO_OUTCOME_STATEMENT_TIMEOUT = 1). */
+#define po_outcome_event_kind(outcome) \
+	(PO_EVENT_STATEMENT_TIMEOUT + (outcome) - 1)
 
 typedef enum PoScope
 {
@@ -88,7 +109,7 @@ typedef struct PoKindInfo
 	const char *health_reason;
 } PoKindInfo;
 
-extern const PoKindInfo po_kinds[PO_NUM_EVENT_KINDS];
+extern const PoKindInfo po_kinds[PO_NUM_ALL_KINDS];
 
 extern const char *po_event_kind_name(int kind);
 extern int	po_kind_open_ms(const PoKindInfo *k);

@@ -23,6 +23,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "counters.h"
 #include "events.h"
 #include "guc.h"
 #include "history.h"
@@ -50,6 +51,7 @@ total_shmem_size(void)
 	size = add_size(size, po_events_shmem_size());
 	size = add_size(size, po_history_shmem_size());
 	size = add_size(size, po_intake_shmem_size());
+	size = add_size(size, po_counters_shmem_size());
 	return size;
 }
 
@@ -76,6 +78,7 @@ po_shmem_startup_hook(void)
 	po_events_shmem_init();
 	po_history_shmem_init();
 	po_intake_shmem_init();
+	po_counters_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
 	/*

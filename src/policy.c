@@ -140,6 +140,9 @@ po_signal_session(const PoBackend *be, const PoKindInfo *kind)
 		cur.type != B_BACKEND || !kind->same(be, &cur))
 		return false;
 
+	/* so that what PostgreSQL then reports is counted as ours */
+	po_note_signal(be->pid, be->backend_start, signo);
+
 	/* as pg_signal_backend() does: the whole process group if any */
 #ifdef HAVE_SETSID
 	sent = kill(-be->pid, signo) == 0;

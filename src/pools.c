@@ -22,7 +22,10 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
+#include <signal.h>
+
 #include "catalog.h"
+#include "counters.h"
 #include "guc.h"
 #include "pools.h"
 #include "shmem.h"
@@ -42,6 +45,36 @@ static int	free_pool_slots = 0;
  * entry is used only if that pool slot still holds the very same key.
  */
 static int *pool_of_status_slot = NULL;
+
+/*
+ * Connections that authenticated but have not been attributed yet: a new
+ * connection counts in the pool in which its session is first sampled
+ * (its application_name may have changed since the startup packet), in
+ * the startup packet's pool only if it ended before any sample, and not
+ * at all if PostgreSQL refused it after authentication (a connection
+ * limit, CONNECT privilege, datallowconn: po_pools_forget_connection()).
+ * Keyed by pid.
+ */
+typedef struct PoPendingConn
+{
+	int32		pid;			/* hash key */
+	TimestampTz backend_start;
+	PoAddr		addr;
+	bool		gone;			/* the process had exited before this
+								 * sample's drain */
+	int32		samples;		/* samples it has waited */
+	char		datname[NAMEDATALEN];
+	char		usename[NAMEDATALEN];
+	char		appname[NAMEDATALEN];
+} PoPendingConn;
+
+/* At most this many wait; beyond it the oldest is counted at once. */
+#define PO_PENDING_MAX		(4 * PO_INTAKE_RING_SIZE)
+/* A still-running process not seen in this many samples: counted anyway. */
+#define PO_PENDING_MAX_SAMPLES	50
+
+static HTAB *pending = NULL;
+static int64 sample_new_conns = 0;
 
 /* server-wide rate window */
 static TimestampTz server_win_start = 0;
@@ -66,6 +99,16 @@ ensure_local_state(void)
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	free_pool_slots = po_max_pools;
 
+	if (pending == NULL)
+	{
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(PoPendingConn);
+		ctl.hcxt = TopMemoryContext;
+		pending = hash_create("pool_observer pending connections", 256, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
 	if (pool_of_status_slot == NULL)
 		pool_of_status_slot = MemoryContextAlloc(TopMemoryContext,
 												 sizeof(int) * MaxBackends);
@@ -87,6 +130,9 @@ po_pools_reset_local(void)
 	if (local_pools != NULL)
 	{
 		hash_destroy(pool_hash);
+		if (pending != NULL)
+			hash_destroy(pending);
+		pending = NULL;
 		pfree(local_pools);
 		local_pools = NULL;
 		pool_hash = NULL;
@@ -105,7 +151,11 @@ po_pools_begin_sample(void)
 
 	ensure_local_state();
 	for (i = 0; i < po_pool_slots(); i++)
+	{
 		local_pools[i].new_conn_sample = 0;
+		memset(local_pools[i].out_sample, 0, sizeof(local_pools[i].out_sample));
+	}
+	sample_new_conns = 0;
 }
 
 /* Find or create the pool of a key; the overflow slot when full. */
@@ -147,22 +197,158 @@ pool_slot_for(const PoPoolKey *key, TimestampTz now)
 	return slot;
 }
 
-/*
- * Count a new connection in its pool.  Returns false when its role or
- * database is unknown (dropped meanwhile): not attributed.
- */
-bool
-po_pools_count_connection(const PoIntakeRecord *rec, TimestampTz now)
+/* Count one new connection in a pool slot (and in pool_counters). */
+static void
+count_new_connection(int slot)
 {
-	Oid			dbid = po_database_oid(rec->datname);
-	Oid			roleid = po_role_oid(rec->usename);
+	PoPool	   *p = &local_pools[slot];
+
+	p->new_conn_sample++;
+	sample_new_conns++;
+	po_counters_note(&p->key, slot == po_overflow_slot(),
+					 PO_CTR_NEW_CONNECTIONS, 1);
+}
+
+/*
+ * The pool slot of a pool given by names (an intake record), creating the
+ * pool if need be; the overflow slot when the role or database is unknown
+ * (dropped, or never existed) or the table is full.  key gets the key
+ * (zero for the overflow slot).
+ */
+int
+po_pools_slot_of_names(const char *datname, const char *usename,
+					   const PoAddr *addr, const char *appname,
+					   TimestampTz now, PoPoolKey *key)
+{
+	Oid			dbid = po_database_oid(datname);
+	Oid			roleid = po_role_oid(usename);
+	int			slot;
+
+	ensure_local_state();
+	if (!OidIsValid(dbid) || !OidIsValid(roleid))
+	{
+		memset(key, 0, sizeof(PoPoolKey));
+		local_pools[po_overflow_slot()].in_use = true;
+		return po_overflow_slot();
+	}
+	po_make_pool_key(key, dbid, roleid, addr, appname);
+	slot = pool_slot_for(key, now);
+	if (slot == po_overflow_slot())
+		memset(key, 0, sizeof(PoPoolKey));
+	return slot;
+}
+
+/* Count a pending connection in its startup packet's pool. */
+static void
+count_in_startup_pool(const PoPendingConn *pc, TimestampTz now)
+{
+	Oid			dbid = po_database_oid(pc->datname);
+	Oid			roleid = po_role_oid(pc->usename);
 	PoPoolKey	key;
 
 	if (!OidIsValid(dbid) || !OidIsValid(roleid))
+	{
+		/* role or database dropped meanwhile: not attributed */
+		sample_new_conns++;
+		po_count(conns_unattributed, 1);
+		return;
+	}
+	po_make_pool_key(&key, dbid, roleid, &pc->addr, pc->appname);
+	count_new_connection(pool_slot_for(&key, now));
+}
+
+/*
+ * Before the drain: note which waiting connections' processes have exited.
+ * A process writes its refusal before it exits, so a refusal of a process
+ * found gone here is in this sample's drain at the latest.
+ */
+void
+po_pools_probe_pending(void)
+{
+	HASH_SEQ_STATUS seq;
+	PoPendingConn *pc;
+
+	ensure_local_state();
+	hash_seq_init(&seq, pending);
+	while ((pc = hash_seq_search(&seq)) != NULL)
+		pc->gone = kill(pc->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* A client authenticated: wait for its first sample (see PoPendingConn). */
+void
+po_pools_add_connection(const PoIntakeRecord *rec)
+{
+	PoPendingConn *pc;
+	bool		found;
+	int32		pid = rec->pid;
+
+	ensure_local_state();
+	if (hash_get_num_entries(pending) >= PO_PENDING_MAX)
+	{
+		/* bounded: count this one in its startup pool at once */
+		PoPendingConn tmp;
+
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.addr = rec->addr;
+		strlcpy(tmp.datname, rec->datname, NAMEDATALEN);
+		strlcpy(tmp.usename, rec->usename, NAMEDATALEN);
+		strlcpy(tmp.appname, rec->appname, NAMEDATALEN);
+		count_in_startup_pool(&tmp, rec->at);
+		return;
+	}
+	pc = hash_search(pending, &pid, HASH_ENTER, &found);
+	if (found)
+	{
+		/* the pid was reused: the earlier session ended unsampled */
+		count_in_startup_pool(pc, rec->at);
+	}
+	pc->pid = pid;
+	pc->backend_start = rec->backend_start;
+	pc->addr = rec->addr;
+	pc->gone = false;
+	pc->samples = 0;
+	strlcpy(pc->datname, rec->datname, NAMEDATALEN);
+	strlcpy(pc->usename, rec->usename, NAMEDATALEN);
+	strlcpy(pc->appname, rec->appname, NAMEDATALEN);
+}
+
+/*
+ * PostgreSQL refused this process after it authenticated: it is not a new
+ * connection.  Returns true when a waiting connection was dropped.
+ */
+bool
+po_pools_forget_connection(int pid, TimestampTz backend_start)
+{
+	PoPendingConn *pc;
+	int32		key = pid;
+
+	ensure_local_state();
+	pc = hash_search(pending, &key, HASH_FIND, NULL);
+	if (pc == NULL ||
+		(backend_start != 0 && pc->backend_start != backend_start))
 		return false;
-	po_make_pool_key(&key, dbid, roleid, &rec->addr, rec->appname);
-	local_pools[pool_slot_for(&key, now)].new_conn_sample++;
+	hash_search(pending, &key, HASH_REMOVE, NULL);
 	return true;
+}
+
+/* After counting the sampled sessions: those that ended before a sample. */
+static void
+resolve_pending(TimestampTz now)
+{
+	HASH_SEQ_STATUS seq;
+	PoPendingConn *pc;
+
+	hash_seq_init(&seq, pending);
+	while ((pc = hash_seq_search(&seq)) != NULL)
+	{
+		if (pc->gone || ++pc->samples > PO_PENDING_MAX_SAMPLES)
+		{
+			int32		pid = pc->pid;
+
+			count_in_startup_pool(pc, now);
+			hash_search(pending, &pid, HASH_REMOVE, NULL);
+		}
+	}
 }
 
 static inline void
@@ -251,6 +437,19 @@ count_client(PoBackend *b, PoServerSample *server, TimestampTz now)
 	b->pool = pool_of(b, now);
 	p = &local_pools[b->pool];
 
+	/* a new connection counts in the pool it is first sampled in */
+	if (hash_get_num_entries(pending) > 0)
+	{
+		int32		pid = b->pid;
+		PoPendingConn *pc = hash_search(pending, &pid, HASH_FIND, NULL);
+
+		if (pc != NULL && pc->backend_start == b->backend_start)
+		{
+			hash_search(pending, &pid, HASH_REMOVE, NULL);
+			count_new_connection(b->pool);
+		}
+	}
+
 	p->connections++;
 	server->client_connections++;
 	if (b->state == STATE_IDLE)
@@ -326,10 +525,13 @@ finish_pools(TimestampTz now, PoServerSample *server)
 	}
 }
 
-/* Group client backends into pools and compute the server figures. */
-void
+/*
+ * Group client backends into pools and compute the server figures.
+ * Returns the number of new connections counted in this sample.
+ */
+int64
 po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
-			   int64 new_conns, PoServerSample *server)
+			   PoServerSample *server)
 {
 	int			i;
 
@@ -349,10 +551,12 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 	for (i = 0; i < nbackends; i++)
 		if (count_backend_type(&backends[i], server))
 			count_client(&backends[i], server, now);
+	resolve_pending(now);
 
 	finish_pools(now, server);
 
 	server_rate = update_rate(now, &server_win_start, &server_win_count,
-							  server_rate, new_conns);
+							  server_rate, sample_new_conns);
 	server->new_conn_rate = server_rate;
+	return sample_new_conns;
 }

@@ -21,8 +21,13 @@
 extern PoPool *po_pools_local(void);
 extern void po_pools_reset_local(void);
 extern void po_pools_begin_sample(void);
-extern bool po_pools_count_connection(const PoIntakeRecord *rec, TimestampTz now);
-extern void po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
-						   int64 new_conns, PoServerSample *server);
+extern void po_pools_probe_pending(void);
+extern void po_pools_add_connection(const PoIntakeRecord *rec);
+extern bool po_pools_forget_connection(int pid, TimestampTz backend_start);
+extern int	po_pools_slot_of_names(const char *datname, const char *usename,
+								   const PoAddr *addr, const char *appname,
+								   TimestampTz now, PoPoolKey *key);
+extern int64 po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
+							PoServerSample *server);
 
 #endif							/* PO_POOLS_H */

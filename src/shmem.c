@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "postmaster/postmaster.h"
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
 #include "po_compat.h"
 #include "shmem.h"
@@ -66,4 +67,52 @@ po_usable_connections(void)
 	int			usable = MaxConnections - po_reserved_connections();
 
 	return Max(usable, 1);
+}
+
+/*
+ * Remember that pool_observer is about to send signo to the backend
+ * (pid, backend_start).  The oldest entry is overwritten when the ring is
+ * full: a signal that old has long been reported.
+ */
+void
+po_note_signal(int pid, TimestampTz backend_start, int signo)
+{
+	PoSentSignal *e;
+	TimestampTz now = GetCurrentTimestamp();
+
+	SpinLockAcquire(&po_shared->mutex);
+	e = &po_shared->sent[po_shared->sent_next];
+	po_shared->sent_next = (po_shared->sent_next + 1) % PO_SENT_SIGNALS;
+	e->pid = pid;
+	e->signo = signo;
+	e->backend_start = backend_start;
+	e->sent_at = now;
+	SpinLockRelease(&po_shared->mutex);
+}
+
+/*
+ * Was signo sent to (pid, backend_start) by pool_observer?  An entry
+ * matches once: it is cleared when taken.
+ */
+bool
+po_take_signal(int pid, TimestampTz backend_start, int signo)
+{
+	bool		found = false;
+	int			i;
+
+	SpinLockAcquire(&po_shared->mutex);
+	for (i = 0; i < PO_SENT_SIGNALS; i++)
+	{
+		PoSentSignal *e = &po_shared->sent[i];
+
+		if (e->pid == pid && e->signo == signo &&
+			(backend_start == 0 || e->backend_start == backend_start))
+		{
+			e->pid = 0;
+			found = true;
+			break;
+		}
+	}
+	SpinLockRelease(&po_shared->mutex);
+	return found;
 }

@@ -34,6 +34,22 @@
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 
+/*
+ * A signal pool_observer sent (policy.c, just before kill()), so that the
+ * drain counts the outcome PostgreSQL then reports as pool_observer's own
+ * (cancelled_by_pool_observer, terminated_by_pool_observer) and not as a
+ * query_cancelled or session_terminated.  A small ring, guarded by mutex.
+ */
+#define PO_SENT_SIGNALS		64
+
+typedef struct PoSentSignal
+{
+	int32		pid;			/* 0: unused or already matched */
+	int32		signo;			/* SIGINT or SIGTERM */
+	TimestampTz backend_start;
+	TimestampTz sent_at;
+} PoSentSignal;
+
 typedef struct PoShared
 {
 	LWLock	   *lock;
@@ -58,6 +74,9 @@ typedef struct PoShared
 	uint64		sample_requests;
 	uint64		requests_served;
 	uint32		reset_generation;
+	uint64		outcomes_dropped;	/* intake records lost: ring full */
+	int32		sent_next;		/* next slot of sent[] */
+	PoSentSignal sent[PO_SENT_SIGNALS];
 
 	/* sample_now() waits here for requests_served to reach its ticket */
 	ConditionVariable sample_cv;
@@ -69,6 +88,8 @@ extern Size po_shmem_size(void);
 extern void po_shmem_init(bool *found);
 extern void po_require_loaded(void);
 extern int	po_usable_connections(void);
+extern void po_note_signal(int pid, TimestampTz backend_start, int signo);
+extern bool po_take_signal(int pid, TimestampTz backend_start, int signo);
 
 /* Add to one of the mutex-guarded counters. */
 #define po_count(field, n) \

@@ -18,6 +18,18 @@
 #include "kinds.h"
 #include "types.h"
 
+/* Per-bucket outcome columns of pool_history and server_history. */
+typedef enum PoHistOutcome
+{
+	PO_HO_REFUSED = 0,
+	PO_HO_AUTH_FAILED,
+	PO_HO_TIMEOUTS,
+	PO_HO_CANCELLED,
+	PO_HO_TERMINATED
+} PoHistOutcome;
+
+#define PO_NUM_HIST_OUTCOMES	(PO_HO_TERMINATED + 1)
+
 /*
  * One pool in the latest sample.  Slot max_pools is the overflow pool that
  * absorbs every pool that did not fit.
@@ -40,6 +52,8 @@ typedef struct PoPool
 	uint64		new_conn_total; /* since the pool was first seen */
 	/* worker-private bookkeeping, copied along but not shown */
 	int32		new_conn_sample;	/* new connections in this sample */
+	int32		out_sample[PO_NUM_HIST_OUTCOMES];	/* outcomes this sample;
+													 * not "present" */
 	int32		win_count;
 	TimestampTz win_start;
 	TimestampTz last_present;
