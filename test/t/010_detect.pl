@@ -37,30 +37,6 @@ use lib "$FindBin::RealBin/../lib";
 use PoTest;
 use Time::HiRes qw(time usleep);
 
-# A psql session in the background with the given application_name.  Its
-# backend pid is kept in $s->{pid}.
-sub session
-{
-	my ($node, $app) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params =>
-		  [ '-d', $node->connstr('postgres') . " application_name='$app'" ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
-
-
-# Count the lines of the server log from $offset that match $re.
-sub log_count
-{
-	my ($node, $re, $offset) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @hits = ($log =~ m/$re/gm);
-	return scalar(@hits);
-}
-
 my $node = PostgreSQL::Test::Cluster->new('detect');
 $node->init;
 $node->append_conf(
@@ -93,26 +69,26 @@ my $mon = $node->background_psql('postgres');
 #
 my $log_offset = -s $node->logfile;
 
-my $iit = session($node, 'det_iit');
+my $iit = session($node, app => 'det_iit');
 run_in($iit, "BEGIN;\nSELECT 42 AS po_iit_marker, 43, 44, 45;");
 
-my $esc = session($node, 'det "q\\\\ x');
+my $esc = session($node, app => 'det "q\\ x');
 run_in($esc, "BEGIN;\nSELECT 1;");
 
-my $long = session($node, 'det_long');
+my $long = session($node, app => 'det_long');
 run_in($long, "BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 1;");
 # xids used after det_long took its snapshot
 $mon->query_safe('SELECT txid_current()') for 1 .. 5;
 
-my $slow = session($node, 'det_slow');
+my $slow = session($node, app => 'det_slow');
 start_in($slow, 'SELECT pg_sleep(3) AS po_slow_marker;');
 
-my $holder = session($node, 'det_holder');
+my $holder = session($node, app => 'det_holder');
 run_in($holder, "BEGIN;\nUPDATE t SET v = v + 1 WHERE id = 1;");
-my $waiter = session($node, 'det_waiter');
+my $waiter = session($node, app => 'det_waiter');
 start_in($waiter, 'UPDATE t SET v = v + 2 WHERE id = 1;');
 
-my $sat = session($node, 'det_sat');
+my $sat = session($node, app => 'det_sat');
 run_in($sat, "BEGIN;\nSELECT 1;");
 
 # slow_statement opens while the statement runs
@@ -246,7 +222,7 @@ SELECT count(*), bool_and(ended_at IS NOT NULL)
 	'long_transaction: ended at COMMIT');
 
 # the saturated pool gets an idle connection
-my $sat2 = session($node, 'det_sat');
+my $sat2 = session($node, app => 'det_sat');
 $sat_sql =~ s/bool_and\(ended_at IS NULL\)/bool_and(ended_at IS NOT NULL)/;
 is(poll_sample($mon, $sat_sql, '1|t|t|t|t'),
 	'1|t|t|t|t', 'pool_saturated: ended when a connection is idle');
@@ -271,7 +247,7 @@ $_->quit foreach ($iit, $esc, $long, $slow, $holder, $waiter, $sat, $sat2);
 # log_events = off
 set_conf($node, $mon, 'pool_observer.log_events = off');
 $log_offset = -s $node->logfile;
-my $quiet = session($node, 'det_quiet');
+my $quiet = session($node, app => 'det_quiet');
 run_in($quiet, "BEGIN;\nSELECT 'quiet';");
 is( poll_sample(
 		$mon,
@@ -322,7 +298,7 @@ is(poll_sample($mon, $churn_sql, '1|t|t|t', 15),
 # server_connections_high: usable = 20 - 3 = 17; 30% of 17 = 5.1
 #
 set_conf($node, $mon, 'pool_observer.max_connections_warn = 30');
-my @conns = map { session($node, 'det_conn') } 1 .. 4;
+my @conns = map { session($node, app => 'det_conn') } 1 .. 4;
 is( poll_sample(
 		$mon,
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'},
@@ -334,7 +310,7 @@ is( $mon->query_safe(
 	),
 	'0',
 	'server_connections_high: not opened at 5 of 17 (29%)');
-push @conns, session($node, 'det_conn');
+push @conns, session($node, app => 'det_conn');
 is( poll_sample(
 		$mon, q{
 SELECT count(*), bool_and(ended_at IS NULL),
@@ -357,7 +333,7 @@ SELECT count(*), bool_and(ended_at IS NOT NULL)
  WHERE kind = 'server_connections_high'}, '1|t'),
 	'1|t',
 	'server_connections_high: one event, ended below the threshold');
-push @conns, map { session($node, 'det_conn') } 1 .. 12;
+push @conns, map { session($node, app => 'det_conn') } 1 .. 12;
 is( poll_sample(
 		$mon,
 		q{SELECT status, '17 of 17 usable connections in use' = ANY (reasons) FROM pool_observer.health},
@@ -389,7 +365,7 @@ pool_observer.max_connections_warn = -1
 $ring->start;
 $ring->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 my $rmon = $ring->background_psql('postgres');
-my $leaker = session($ring, 'ring_iit');
+my $leaker = session($ring, app => 'ring_iit');
 my $seen = 0;
 foreach my $i (1 .. 15)
 {
@@ -431,5 +407,6 @@ is( $rmon->query_safe(
 $leaker->quit;
 $rmon->quit;
 $ring->stop;
+
 
 done_testing();
