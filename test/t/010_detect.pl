@@ -24,6 +24,8 @@
 #	 quoted and escaped; none with log_events = off.
 #  - The event ring (max_events = 10) keeps the 10 newest of 15 episodes,
 #	 ids increasing; worker.events_dropped counts the rest.
+#  - saturation_threshold = 0: a saturated pool gives health.saturated_pools
+#	 = 0, no reason, no pool_saturated event; at 1 s it is counted.
 
 use strict;
 use warnings;
@@ -408,5 +410,58 @@ $leaker->quit;
 $rmon->quit;
 $ring->stop;
 
+
+#
+# Saturation detection disabled (saturation_threshold = 0): a pool whose
+# every connection is busy is not counted by health, gives no reason and
+# no event; with a threshold of 1 s it is counted once that has passed.
+#
+my $nosat = PostgreSQL::Test::Cluster->new('nosat');
+$nosat->init;
+$nosat->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pool_observer'
+pool_observer.sample_interval = 100
+pool_observer.idle_in_transaction_threshold = -1
+pool_observer.slow_statement_threshold = -1
+pool_observer.long_transaction_threshold = -1
+pool_observer.lock_wait_threshold = -1
+pool_observer.saturation_threshold = 0
+pool_observer.churn_threshold = -1
+pool_observer.max_connections_warn = -1
+});
+$nosat->start;
+$nosat->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
+my $nmon = $nosat->background_psql('postgres');
+my $busy = session($nosat, app => 'nosat_busy');
+run_in($busy, "BEGIN;\nSELECT 1;");
+is( poll_sample(
+		$nmon, q{
+SELECT connections, idle, now() - saturated_since > interval '1.5 s'
+  FROM pool_observer.pools WHERE application_name = 'nosat_busy'},
+		'1|0|t'),
+	'1|0|t',
+	'saturation_threshold = 0: the pool has been saturated for 1.5 s');
+is( $nmon->query_safe(
+		q{
+SELECT saturated_pools,
+       NOT EXISTS (SELECT FROM unnest(reasons) r WHERE r LIKE '%saturated pool%'),
+       (SELECT count(*) FROM pool_observer.events WHERE kind = 'pool_saturated')
+  FROM pool_observer.health}),
+	'0|t|0',
+	'saturation_threshold = 0: health.saturated_pools = 0, no reason, no event');
+
+set_conf($nosat, $nmon, 'pool_observer.saturation_threshold = 1000');
+is( poll_sample(
+		$nmon, q{
+SELECT saturated_pools, '1 saturated pool(s)' = ANY (reasons)
+  FROM pool_observer.health},
+		'1|t'),
+	'1|t',
+	'saturation_threshold = 1s: health.saturated_pools = 1 after the threshold');
+
+$busy->quit;
+$nmon->quit;
+$nosat->stop;
 
 done_testing();
