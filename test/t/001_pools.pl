@@ -29,36 +29,6 @@ use lib "$FindBin::RealBin/../lib";
 use PoTest;
 use Time::HiRes qw(time usleep);
 
-# A psql session in the background with the given application_name, over
-# the Unix socket or (tcp => 1) over 127.0.0.1, to database db (postgres)
-# as user (the default one).  Its backend pid is kept in $s->{pid}.
-sub session
-{
-	my ($node, $app, %opt) = @_;
-	my $db = $opt{db} // 'postgres';
-	my $connstr =
-	  $opt{tcp}
-	  ? 'host=127.0.0.1 port=' . $node->port . " dbname=$db"
-	  : $node->connstr($db);
-	$connstr .= " user=$opt{user}" if defined $opt{user};
-
-	# psql uses the last -d given
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params => [ '-d', "$connstr application_name='$app'" ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
-
-# Close a session whose backend was terminated or may be gone.
-sub drop_session
-{
-	my ($s) = @_;
-	eval { $s->{run}->kill_kill; };
-	return;
-}
-
 my $node = PostgreSQL::Test::Cluster->new('pools');
 $node->init;
 $node->append_conf(
@@ -82,24 +52,24 @@ my $mon = $node->background_psql('postgres');
 #
 # One pool per state.
 #
-my $active = session($node, 'po_active');
+my $active = session($node, app => 'po_active');
 start_in($active, 'SELECT pg_sleep(60);');
 
-my $idle = session($node, 'po_idle');
+my $idle = session($node, app => 'po_idle');
 
-my $iit = session($node, 'po_iit');
+my $iit = session($node, app => 'po_iit');
 run_in($iit, "BEGIN;\nSELECT 1;");
 
-my $aborted = session($node, 'po_aborted');
+my $aborted = session($node, app => 'po_aborted');
 run_in($aborted, "BEGIN;\nSELECT 1/0;");
 
-my $holder = session($node, 'po_holder');
+my $holder = session($node, app => 'po_holder');
 run_in($holder, "BEGIN;\nSELECT v FROM t WHERE id = 1 FOR UPDATE;");
 
-my $waiter = session($node, 'po_waiter');
+my $waiter = session($node, app => 'po_waiter');
 start_in($waiter, 'UPDATE t SET v = v + 1 WHERE id = 1;');
 
-my @mixed = map { session($node, 'po_mixed') } 1 .. 3;
+my @mixed = map { session($node, app => 'po_mixed') } 1 .. 3;
 start_in($mixed[0], 'SELECT pg_sleep(60);');
 run_in($mixed[1], "BEGIN;\nSELECT 1;");
 
@@ -205,9 +175,9 @@ is( $mon->query_safe(
 # Databases and roles.
 #
 my @multi = (
-	session($node, 'po_multi'),
-	session($node, 'po_multi', user => 'regress_pool'),
-	session($node, 'po_multi', db => 'regress_otherdb'));
+	session($node, app => 'po_multi'),
+	session($node, app => 'po_multi', user => 'regress_pool'),
+	session($node, app => 'po_multi', db => 'regress_otherdb'));
 my $multi_expected =
   "postgres|postgres|1\npostgres|regress_pool|1\nregress_otherdb|postgres|1";
 is( poll_sample(
@@ -234,8 +204,8 @@ SELECT application_name, active, idle, idle_in_transaction, waiting
 #
 # TCP and Unix socket: two pools of one application.
 #
-my $tcp = session($node, 'po_tcp', tcp => 1);
-my $unix = session($node, 'po_tcp');
+my $tcp = session($node, app => 'po_tcp', tcp => 1);
+my $unix = session($node, app => 'po_tcp');
 my $tcp_expected = "127.0.0.1/32|1|1\nlocal|1|1";
 is( poll_sample(
 		$mon, q{
@@ -298,7 +268,7 @@ $small->start;
 $small->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 my $smon = $small->background_psql('postgres');
 
-my @apps = map { session($small, "po_app_$_") } 1 .. 4;
+my @apps = map { session($small, app => "po_app_$_") } 1 .. 4;
 start_in($apps[3], 'SELECT pg_sleep(60);');
 
 # Everything is counted: the named rows match pg_stat_activity, the

@@ -33,42 +33,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(set_conf);
+use PoTest;
 use Time::HiRes qw(time usleep);
-
-# Take a fresh sample, then run $sql on $mon, until it returns $expected or
-# $secs seconds have passed.  Returns the last result.
-sub poll_sample
-{
-	my ($mon, $sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-
-	while (1)
-	{
-		$got = $mon->query_safe(
-			"SELECT pool_observer.sample_now() \\g /dev/null\n$sql");
-		return $got if $got eq $expected || time > $deadline;
-		usleep(50_000);
-	}
-}
-
-# Run $sql on $mon (no sample_now()) until it returns $expected or $secs
-# seconds have passed.  Returns the last result.
-sub poll_plain
-{
-	my ($mon, $sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-
-	while (1)
-	{
-		$got = $mon->query_safe($sql);
-		return $got if $got eq $expected || time > $deadline;
-		usleep(50_000);
-	}
-}
-
 
 sub worker_samples
 {

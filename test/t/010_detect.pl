@@ -24,6 +24,8 @@
 #	 quoted and escaped; none with log_events = off.
 #  - The event ring (max_events = 10) keeps the 10 newest of 15 episodes,
 #	 ids increasing; worker.events_dropped counts the rest.
+#  - saturation_threshold = 0: a saturated pool gives health.saturated_pools
+#	 = 0, no reason, no pool_saturated event; at 1 s it is counted.
 
 use strict;
 use warnings;
@@ -36,30 +38,6 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PoTest;
 use Time::HiRes qw(time usleep);
-
-# A psql session in the background with the given application_name.  Its
-# backend pid is kept in $s->{pid}.
-sub session
-{
-	my ($node, $app) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params =>
-		  [ '-d', $node->connstr('postgres') . " application_name='$app'" ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
-
-
-# Count the lines of the server log from $offset that match $re.
-sub log_count
-{
-	my ($node, $re, $offset) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @hits = ($log =~ m/$re/gm);
-	return scalar(@hits);
-}
 
 my $node = PostgreSQL::Test::Cluster->new('detect');
 $node->init;
@@ -93,26 +71,26 @@ my $mon = $node->background_psql('postgres');
 #
 my $log_offset = -s $node->logfile;
 
-my $iit = session($node, 'det_iit');
+my $iit = session($node, app => 'det_iit');
 run_in($iit, "BEGIN;\nSELECT 42 AS po_iit_marker, 43, 44, 45;");
 
-my $esc = session($node, 'det "q\\\\ x');
+my $esc = session($node, app => 'det "q\\ x');
 run_in($esc, "BEGIN;\nSELECT 1;");
 
-my $long = session($node, 'det_long');
+my $long = session($node, app => 'det_long');
 run_in($long, "BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 1;");
 # xids used after det_long took its snapshot
 $mon->query_safe('SELECT txid_current()') for 1 .. 5;
 
-my $slow = session($node, 'det_slow');
+my $slow = session($node, app => 'det_slow');
 start_in($slow, 'SELECT pg_sleep(3) AS po_slow_marker;');
 
-my $holder = session($node, 'det_holder');
+my $holder = session($node, app => 'det_holder');
 run_in($holder, "BEGIN;\nUPDATE t SET v = v + 1 WHERE id = 1;");
-my $waiter = session($node, 'det_waiter');
+my $waiter = session($node, app => 'det_waiter');
 start_in($waiter, 'UPDATE t SET v = v + 2 WHERE id = 1;');
 
-my $sat = session($node, 'det_sat');
+my $sat = session($node, app => 'det_sat');
 run_in($sat, "BEGIN;\nSELECT 1;");
 
 # slow_statement opens while the statement runs
@@ -246,7 +224,7 @@ SELECT count(*), bool_and(ended_at IS NOT NULL)
 	'long_transaction: ended at COMMIT');
 
 # the saturated pool gets an idle connection
-my $sat2 = session($node, 'det_sat');
+my $sat2 = session($node, app => 'det_sat');
 $sat_sql =~ s/bool_and\(ended_at IS NULL\)/bool_and(ended_at IS NOT NULL)/;
 is(poll_sample($mon, $sat_sql, '1|t|t|t|t'),
 	'1|t|t|t|t', 'pool_saturated: ended when a connection is idle');
@@ -271,7 +249,7 @@ $_->quit foreach ($iit, $esc, $long, $slow, $holder, $waiter, $sat, $sat2);
 # log_events = off
 set_conf($node, $mon, 'pool_observer.log_events = off');
 $log_offset = -s $node->logfile;
-my $quiet = session($node, 'det_quiet');
+my $quiet = session($node, app => 'det_quiet');
 run_in($quiet, "BEGIN;\nSELECT 'quiet';");
 is( poll_sample(
 		$mon,
@@ -322,7 +300,7 @@ is(poll_sample($mon, $churn_sql, '1|t|t|t', 15),
 # server_connections_high: usable = 20 - 3 = 17; 30% of 17 = 5.1
 #
 set_conf($node, $mon, 'pool_observer.max_connections_warn = 30');
-my @conns = map { session($node, 'det_conn') } 1 .. 4;
+my @conns = map { session($node, app => 'det_conn') } 1 .. 4;
 is( poll_sample(
 		$mon,
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'},
@@ -334,7 +312,7 @@ is( $mon->query_safe(
 	),
 	'0',
 	'server_connections_high: not opened at 5 of 17 (29%)');
-push @conns, session($node, 'det_conn');
+push @conns, session($node, app => 'det_conn');
 is( poll_sample(
 		$mon, q{
 SELECT count(*), bool_and(ended_at IS NULL),
@@ -357,7 +335,7 @@ SELECT count(*), bool_and(ended_at IS NOT NULL)
  WHERE kind = 'server_connections_high'}, '1|t'),
 	'1|t',
 	'server_connections_high: one event, ended below the threshold');
-push @conns, map { session($node, 'det_conn') } 1 .. 12;
+push @conns, map { session($node, app => 'det_conn') } 1 .. 12;
 is( poll_sample(
 		$mon,
 		q{SELECT status, '17 of 17 usable connections in use' = ANY (reasons) FROM pool_observer.health},
@@ -389,7 +367,7 @@ pool_observer.max_connections_warn = -1
 $ring->start;
 $ring->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 my $rmon = $ring->background_psql('postgres');
-my $leaker = session($ring, 'ring_iit');
+my $leaker = session($ring, app => 'ring_iit');
 my $seen = 0;
 foreach my $i (1 .. 15)
 {
@@ -431,5 +409,59 @@ is( $rmon->query_safe(
 $leaker->quit;
 $rmon->quit;
 $ring->stop;
+
+
+#
+# Saturation detection disabled (saturation_threshold = 0): a pool whose
+# every connection is busy is not counted by health, gives no reason and
+# no event; with a threshold of 1 s it is counted once that has passed.
+#
+my $nosat = PostgreSQL::Test::Cluster->new('nosat');
+$nosat->init;
+$nosat->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pool_observer'
+pool_observer.sample_interval = 100
+pool_observer.idle_in_transaction_threshold = -1
+pool_observer.slow_statement_threshold = -1
+pool_observer.long_transaction_threshold = -1
+pool_observer.lock_wait_threshold = -1
+pool_observer.saturation_threshold = 0
+pool_observer.churn_threshold = -1
+pool_observer.max_connections_warn = -1
+});
+$nosat->start;
+$nosat->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
+my $nmon = $nosat->background_psql('postgres');
+my $busy = session($nosat, app => 'nosat_busy');
+run_in($busy, "BEGIN;\nSELECT 1;");
+is( poll_sample(
+		$nmon, q{
+SELECT connections, idle, now() - saturated_since > interval '1.5 s'
+  FROM pool_observer.pools WHERE application_name = 'nosat_busy'},
+		'1|0|t'),
+	'1|0|t',
+	'saturation_threshold = 0: the pool has been saturated for 1.5 s');
+is( $nmon->query_safe(
+		q{
+SELECT saturated_pools,
+       NOT EXISTS (SELECT FROM unnest(reasons) r WHERE r LIKE '%saturated pool%'),
+       (SELECT count(*) FROM pool_observer.events WHERE kind = 'pool_saturated')
+  FROM pool_observer.health}),
+	'0|t|0',
+	'saturation_threshold = 0: health.saturated_pools = 0, no reason, no event');
+
+set_conf($nosat, $nmon, 'pool_observer.saturation_threshold = 1000');
+is( poll_sample(
+		$nmon, q{
+SELECT saturated_pools, '1 saturated pool(s)' = ANY (reasons)
+  FROM pool_observer.health},
+		'1|t'),
+	'1|t',
+	'saturation_threshold = 1s: health.saturated_pools = 1 after the threshold');
+
+$busy->quit;
+$nmon->quit;
+$nosat->stop;
 
 done_testing();

@@ -45,7 +45,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in start_in);
+use PoTest;
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('actions');
@@ -70,58 +70,6 @@ INSERT INTO t VALUES (1, 0);
 GRANT SELECT, UPDATE ON t TO regress_app;
 });
 my $mon = $node->background_psql('postgres');
-
-# A psql session in the background as $user with application_name $app.
-# Its backend pid is kept in $s->{pid}.
-sub session
-{
-	my ($app, $user) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params => [
-			'-d',
-			$node->connstr('postgres')
-			  . " application_name='$app' user=$user"
-		]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
-
-# A session that opens a transaction and leaves it idle.
-sub leak
-{
-	my ($app, $user) = @_;
-	my $s = session($app, $user // 'regress_app');
-	run_in($s, "BEGIN;\nSELECT 'leaked';");
-	return $s;
-}
-
-# Take a fresh sample, then run $sql on $mon, until it returns $expected or
-# $secs seconds have passed.  Returns the last result.
-sub poll_sample
-{
-	my ($sql, $expected, $secs) = @_;
-	my $deadline = time + ($secs // 30);
-	my $got;
-
-	while (1)
-	{
-		$got = $mon->query_safe(
-			"SELECT pool_observer.sample_now() \\g /dev/null\n$sql");
-		return $got if $got eq $expected || time > $deadline;
-		usleep(50_000);
-	}
-}
-
-# Settings for the whole file, on the file's node and monitor session.
-sub set_conf
-{
-	my ($conf) = @_;
-
-	PoTest::set_conf($node, $mon, $conf);
-	return;
-}
 
 # Is the session's backend there and does it answer?
 sub alive
@@ -167,13 +115,6 @@ sub gone
 	return 1;
 }
 
-sub worker_counts
-{
-	return split /\|/,
-	  $mon->query_safe(
-		'SELECT actions_taken, actions_suppressed FROM pool_observer.worker');
-}
-
 sub event_sql
 {
 	my ($kind, $s, $cols) = @_;
@@ -188,14 +129,16 @@ my $terminated_re =
 # (a) idle_in_transaction_terminate_after
 #
 set_conf(
+	$node, $mon,
 	q{pool_observer.idle_in_transaction_terminate_after = 1000
 pool_observer.idle_in_transaction_threshold = -1});
-my ($taken0, $suppressed0) = worker_counts();
+my ($taken0, $suppressed0) = worker_row($mon, 'actions_taken, actions_suppressed');
 my $log_offset = -s $node->logfile;
-my $a = leak('act_a');
-my $a2 = session('act_a2', 'regress_app');
+my $a = leak($node, "SELECT 'leaked';", app => 'act_a', user => 'regress_app');
+my $a2 = session($node, app => 'act_a2', user => 'regress_app');
 run_in($a2, "BEGIN;\nSELECT 1/0;");
 is( poll_sample(
+		$mon,
 		event_sql(
 			'idle_in_transaction', $a,
 			q{action, action_at >= started_at + interval '1 s', usename}),
@@ -204,13 +147,14 @@ is( poll_sample(
 	'(a) leaked session terminated, not before the threshold');
 ok(gone($a), '(a) the backend and its client are gone');
 is( poll_sample(
+		$mon,
 		event_sql('idle_in_transaction', $a2, 'action'), 'terminated'),
 	'terminated',
 	'(a) a session idle in an aborted transaction is terminated too');
 ok(gone($a2), '(a) and gone');
-my ($taken, $suppressed) = worker_counts();
+my ($taken, $suppressed) = worker_row($mon, 'actions_taken, actions_suppressed');
 is($taken, $taken0 + 2, '(a) worker.actions_taken counts the signals');
-set_conf('pool_observer.idle_in_transaction_threshold = 30000');
+set_conf($node, $mon, 'pool_observer.idle_in_transaction_threshold = 30000');
 like($a->{stderr}, $terminated_re, '(a) the client saw the termination');
 $node->wait_for_log(
 	qr/pool_observer action: id=\d+ kind=idle_in_transaction action=terminated pid=$a->{pid} datname="postgres" usename="regress_app" application_name="act_a" /,
@@ -220,9 +164,10 @@ pass('(a) the action is logged');
 #
 # (b) dry_run
 #
-set_conf('pool_observer.dry_run = on');
-my $b = leak('act_b');
+set_conf($node, $mon, 'pool_observer.dry_run = on');
+my $b = leak($node, "SELECT 'leaked';", app => 'act_b', user => 'regress_app');
 is( poll_sample(
+		$mon,
 		event_sql(
 			'idle_in_transaction', $b,
 			q{action, detail LIKE '%dry_run%'}),
@@ -231,20 +176,22 @@ is( poll_sample(
 	'(b) dry run: would_terminate');
 $mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 5;
 ok(alive($b), '(b) dry run: the session lives');
-is((worker_counts())[0], $taken, '(b) dry run: no signal counted');
+is((worker_row($mon, 'actions_taken, actions_suppressed'))[0], $taken, '(b) dry run: no signal counted');
 $b->quit;
-set_conf('pool_observer.dry_run = off');
+set_conf($node, $mon, 'pool_observer.dry_run = off');
 
 #
 # (c) exempt_roles, exempt_applications
 #
 set_conf(
+	$node, $mon,
 	q{pool_observer.exempt_roles = ' "regress_exempt" , other'
 pool_observer.exempt_applications = 'Act_C2, "act c3"'});
-my $c1 = leak('act_c1', 'regress_exempt');
-my $c2 = leak('act_c2');
-my $c3 = leak('act c3');
+my $c1 = leak($node, "SELECT 'leaked';", app => 'act_c1', user => 'regress_exempt');
+my $c2 = leak($node, "SELECT 'leaked';", app => 'act_c2', user => 'regress_app');
+my $c3 = leak($node, "SELECT 'leaked';", app => 'act c3', user => 'regress_app');
 is( poll_sample(
+		$mon,
 		q{
 SELECT application_name, action,
        coalesce(substring(detail FROM 'exempt_[a-z]+'), '-')
@@ -263,14 +210,16 @@ ok(alive($c3), '(c) the exempt application\'s session lives');
 $c1->quit;
 $c3->quit;
 set_conf(
+	$node, $mon,
 	q{pool_observer.exempt_roles = ''
 pool_observer.exempt_applications = ''});
 
 #
 # (d) superusers
 #
-my $d = leak('act_d', 'postgres');
+my $d = leak($node, "SELECT 'leaked';", app => 'act_d', user => 'postgres');
 is( poll_sample(
+		$mon,
 		event_sql(
 			'idle_in_transaction', $d,
 			q{action, detail LIKE '%superuser%'}),
@@ -279,24 +228,26 @@ is( poll_sample(
 	'(d) a superuser session is exempt by default');
 $mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 5;
 ok(alive($d), '(d) the superuser session lives');
-set_conf('pool_observer.act_on_superusers = on');
+set_conf($node, $mon, 'pool_observer.act_on_superusers = on');
 run_in($d, "COMMIT;\nBEGIN;\nSELECT 'leaked again';");
 is( poll_sample(
+		$mon,
 		event_sql('idle_in_transaction', $d, 'action'),
 		"exempt\nterminated"),
 	"exempt\nterminated",
 	'(d) act_on_superusers = on: the next episode is terminated');
 ok(gone($d), '(d) the superuser session is gone');
-set_conf('pool_observer.act_on_superusers = off');
+set_conf($node, $mon, 'pool_observer.act_on_superusers = off');
 
 #
 # (e) terminate_only_blockers
 #
-set_conf('pool_observer.terminate_only_blockers = on');
-my $lone = leak('act_e_lone');
-my $holder = session('act_e_holder', 'regress_app');
+set_conf($node, $mon, 'pool_observer.terminate_only_blockers = on');
+my $lone = leak($node, "SELECT 'leaked';", app => 'act_e_lone', user => 'regress_app');
+my $holder = session($node, app => 'act_e_holder', user => 'regress_app');
 run_in($holder, "BEGIN;\nUPDATE t SET v = v + 1 WHERE id = 1;");
 is( poll_sample(
+		$mon,
 		qq{
 SELECT count(*) FROM pool_observer.events
  WHERE kind = 'idle_in_transaction' AND pid IN ($lone->{pid}, $holder->{pid})
@@ -312,9 +263,10 @@ ok( $mon->query_safe(
 		"SELECT count(*) FROM pg_stat_activity WHERE pid = $holder->{pid}")
 	  eq '1',
 	'(e) the future blocker lives while it blocks nobody');
-my $waiter = session('act_e_waiter', 'regress_app');
+my $waiter = session($node, app => 'act_e_waiter', user => 'regress_app');
 start_in($waiter, 'UPDATE t SET v = v + 10 WHERE id = 1;');
 is( poll_sample(
+		$mon,
 		event_sql('idle_in_transaction', $holder, 'action'), 'terminated'),
 	'terminated',
 	'(e) the session blocking another one is terminated');
@@ -330,8 +282,9 @@ ok( $mon->query_safe(
 		"SELECT count(*) FROM pg_stat_activity WHERE pid = $lone->{pid}")
 	  eq '1',
 	'(e) and it lives');
-set_conf('pool_observer.terminate_only_blockers = off');
+set_conf($node, $mon, 'pool_observer.terminate_only_blockers = off');
 is( poll_sample(
+		$mon,
 		event_sql('idle_in_transaction', $lone, 'action'),
 		'terminated'),
 	'terminated',
@@ -342,9 +295,9 @@ $waiter->quit;
 #
 # (f) max_actions_per_minute
 #
-set_conf('pool_observer.max_actions_per_minute = 2');
-($taken0, $suppressed0) = worker_counts();
-my @leaks = map { leak('act_f') } 1 .. 6;
+set_conf($node, $mon, 'pool_observer.max_actions_per_minute = 2');
+($taken0, $suppressed0) = worker_row($mon, 'actions_taken, actions_suppressed');
+my @leaks = map { leak($node, "SELECT 'leaked';", app => 'act_f', user => 'regress_app') } 1 .. 6;
 my $pids = join(',', map { $_->{pid} } @leaks);
 my $started = time;
 my $f_sql = qq{
@@ -353,12 +306,12 @@ SELECT count(*) FILTER (WHERE action = 'terminated'),
                           AND detail LIKE '%max_actions_per_minute%')
   FROM pool_observer.events
  WHERE kind = 'idle_in_transaction' AND pid IN ($pids)};
-is(poll_sample($f_sql, '2|4'), '2|4',
+is(poll_sample($mon, $f_sql, '2|4'), '2|4',
 	'(f) two terminated, four suppressed');
 my $alive_sql =
   "SELECT count(*) FROM pg_stat_activity WHERE pid IN ($pids)";
-is(poll_sample($alive_sql, '4'), '4', '(f) exactly two sessions died');
-($taken, $suppressed) = worker_counts();
+is(poll_sample($mon, $alive_sql, '4'), '4', '(f) exactly two sessions died');
+($taken, $suppressed) = worker_row($mon, 'actions_taken, actions_suppressed');
 is($taken - $taken0, 2, '(f) worker.actions_taken + 2');
 is($suppressed - $suppressed0, 4, '(f) worker.actions_suppressed + 4');
 # more samples within the minute: no further action
@@ -367,10 +320,10 @@ $mon->query_safe('SELECT pool_observer.sample_now()') while time < $until;
 is($mon->query_safe($f_sql), '2|4', '(f) no further action within the minute');
 is($mon->query_safe($alive_sql), '4', '(f) the suppressed sessions live');
 cmp_ok(time - $started, '<', 50, '(f) all of this within the minute');
-set_conf('pool_observer.max_actions_per_minute = 1000');
-is(poll_sample($f_sql, '6|0'), '6|0',
+set_conf($node, $mon, 'pool_observer.max_actions_per_minute = 1000');
+is(poll_sample($mon, $f_sql, '6|0'), '6|0',
 	'(f) with a higher limit the suppressed sessions are acted on');
-is(poll_sample($alive_sql, '0'), '0', '(f) and are gone');
+is(poll_sample($mon, $alive_sql, '0'), '0', '(f) and are gone');
 foreach my $s (@leaks)
 {
 	eval { $s->{run}->kill_kill; };
@@ -378,11 +331,13 @@ foreach my $s (@leaks)
 
 # dry-run actions take slots of the limit as well
 set_conf(
+	$node, $mon,
 	q{pool_observer.max_actions_per_minute = 2
 pool_observer.dry_run = on});
-@leaks = map { leak('act_f2') } 1 .. 3;
+@leaks = map { leak($node, "SELECT 'leaked';", app => 'act_f2', user => 'regress_app') } 1 .. 3;
 $pids = join(',', map { $_->{pid} } @leaks);
 is( poll_sample(
+		$mon,
 		qq{
 SELECT count(*) FILTER (WHERE action = 'would_terminate'),
        count(*) FILTER (WHERE action = 'suppressed')
@@ -396,16 +351,18 @@ is( $mon->query_safe(
 	'(f) dry run: all three live');
 $_->quit foreach @leaks;
 set_conf(
+	$node, $mon,
 	q{pool_observer.max_actions_per_minute = 1000
 pool_observer.dry_run = off});
 
 #
 # (g) slow_statement_cancel_after
 #
-set_conf('pool_observer.slow_statement_cancel_after = 1000');
-my $g = session('act_g', 'regress_app');
+set_conf($node, $mon, 'pool_observer.slow_statement_cancel_after = 1000');
+my $g = session($node, app => 'act_g', user => 'regress_app');
 start_in($g, "SELECT pg_sleep(30);\n\\echo __finished__");
 is( poll_sample(
+		$mon,
 		event_sql(
 			'slow_statement', $g,
 			q{action, action_at >= started_at + interval '1 s'}),
@@ -420,16 +377,18 @@ like(
 ok(alive($g), '(g) the session lives');
 $g->quit;
 set_conf(
+	$node, $mon,
 	q{pool_observer.slow_statement_cancel_after = 0
 pool_observer.idle_in_transaction_terminate_after = 0});
 
 #
 # (h) long_transaction_terminate_after
 #
-set_conf('pool_observer.long_transaction_terminate_after = 2000');
-my $h = session('act_h', 'regress_app');
+set_conf($node, $mon, 'pool_observer.long_transaction_terminate_after = 2000');
+my $h = session($node, app => 'act_h', user => 'regress_app');
 start_in($h, "BEGIN;\nSELECT pg_sleep(30);");
 is( poll_sample(
+		$mon,
 		event_sql(
 			'long_transaction', $h,
 			q{action, action_at >= started_at + interval '2 s'}),
@@ -438,7 +397,7 @@ is( poll_sample(
 	'(h) the long transaction is terminated, not before the threshold');
 ok(gone($h), '(h) the session is gone');
 like($h->{stderr}, $terminated_re, '(h) the client saw the termination');
-set_conf('pool_observer.long_transaction_terminate_after = 0');
+set_conf($node, $mon, 'pool_observer.long_transaction_terminate_after = 0');
 
 #
 # (i) on-demand functions
@@ -455,7 +414,7 @@ sub wait_state_age
 	);
 }
 
-my $i1 = leak('act_i1');
+my $i1 = leak($node, "SELECT 'leaked';", app => 'act_i1', user => 'regress_app');
 ok(wait_state_age(1.2, $i1), '(i) a session idle in transaction for 1 s');
 is( $mon->query_safe(
 		q{SELECT count(*) FROM pool_observer.terminate_idle_in_transaction('1 hour') WHERE application_name = 'act_i1'}
@@ -483,7 +442,7 @@ is( $mon->query_safe(
 	"would_terminate|on demand by postgres (dry run)|t\nterminated|on demand by postgres|t",
 	'(i) both calls are recorded as events');
 
-my $i2 = session('act_i2', 'regress_app');
+my $i2 = session($node, app => 'act_i2', user => 'regress_app');
 start_in($i2, "SELECT pg_sleep(30);\n\\echo __finished__");
 ok( $node->poll_query_until(
 		'postgres',
@@ -533,8 +492,8 @@ foreach my $case (
 }
 
 # permissions: pg_signal_backend may not touch a superuser's session
-my $isu = leak('act_i_su', 'postgres');
-my $iapp = leak('act_i_app');
+my $isu = leak($node, "SELECT 'leaked';", app => 'act_i_su', user => 'postgres');
+my $iapp = leak($node, "SELECT 'leaked';", app => 'act_i_app', user => 'regress_app');
 ok(wait_state_age(1.2, $isu, $iapp), '(i) two sessions idle in transaction');
 my $as_signal = $node->connstr('postgres') . ' user=regress_signal';
 my ($ret, $out, $err) = $node->psql(

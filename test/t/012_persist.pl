@@ -28,7 +28,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in);
+use PoTest;
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('persist');
@@ -45,36 +45,6 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 
 my $state_file = $node->data_dir . '/pg_stat/pool_observer.stat';
-
-# A psql session in the background with the given application_name.
-sub session
-{
-	my ($app) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params =>
-		  [ '-d', $node->connstr('postgres') . " application_name='$app'" ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
-
-# Take a fresh sample, then run $sql, until it returns $expected or 30 s
-# have passed.  Returns the last result.
-sub poll_sample
-{
-	my ($sql, $expected) = @_;
-	my $deadline = time + 30;
-	my $got;
-
-	while (1)
-	{
-		$got = $node->safe_psql('postgres',
-			"SELECT pool_observer.sample_now() \\g /dev/null\n$sql");
-		return $got if $got eq $expected || time > $deadline;
-		usleep(50_000);
-	}
-}
 
 # Switch sampling on or off and wait until no sample is under way.
 sub set_sampling
@@ -99,47 +69,34 @@ sub set_sampling
 	return;
 }
 
-sub count_lines
-{
-	my ($re, $offset) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @hits = ($log =~ m/$re/gm);
-	return scalar(@hits);
-}
-
-sub write_file
-{
-	my ($path, $bytes) = @_;
-	open(my $fh, '>:raw', $path) or die "could not write $path: $!";
-	print $fh $bytes;
-	close($fh);
-	return;
-}
-
 #
 # Clean restart.
 #
-my $ended = session('persist_one');
+my $ended = session($node, app => 'persist_one');
 run_in($ended, "BEGIN;\nSELECT 'persist one';");
 is( poll_sample(
+		$node,
 		"SELECT count(*) FROM pool_observer.events WHERE kind = 'idle_in_transaction' AND pid = $ended->{pid}",
 		'1'),
 	'1',
 	'an episode opens');
 run_in($ended, 'COMMIT;');
 is( poll_sample(
+		$node,
 		"SELECT count(*) FROM pool_observer.events WHERE kind = 'idle_in_transaction' AND pid = $ended->{pid} AND ended_at IS NOT NULL",
 		'1'),
 	'1',
 	'and ends');
-my $open = session('persist_two');
+my $open = session($node, app => 'persist_two');
 run_in($open, "BEGIN;\nSELECT 'persist two';");
 is( poll_sample(
+		$node,
 		"SELECT count(*) FROM pool_observer.events WHERE kind = 'idle_in_transaction' AND pid = $open->{pid} AND ended_at IS NULL",
 		'1'),
 	'1',
 	'another episode is open');
 is( poll_sample(
+		$node,
 		q{SELECT count(DISTINCT bucket_start) >= 2 FROM pool_observer.pool_history WHERE application_name = 'persist_two'},
 		't'),
 	't',
@@ -178,7 +135,8 @@ eval { $_->{run}->kill_kill; } foreach ($ended, $open);
 my $offset = -s $node->logfile;
 $node->start;
 ok(!-e $state_file, 'the state file is removed once loaded');
-is( count_lines(
+is( log_count(
+		$node,
 		qr/pool_observer restored $nevents events from "pg_stat\/pool_observer.stat"/,
 		$offset),
 	1,
@@ -202,9 +160,10 @@ is($node->safe_psql('postgres', $server_sql),
 	$server_before, 'server_history comes back identical');
 
 set_sampling(1);
-my $again = session('persist_three');
+my $again = session($node, app => 'persist_three');
 run_in($again, "BEGIN;\nSELECT 'persist three';");
 is( poll_sample(
+		$node,
 		"SELECT min(id) > $max_id FROM pool_observer.events WHERE pid = $again->{pid}",
 		't'),
 	't',
@@ -215,9 +174,10 @@ $again->quit;
 # Smaller rings at the next start: the newest events that fit are kept, the
 # history of another shape is dropped with a log line.
 #
-my @many = map { session('persist_many') } 1 .. 12;
+my @many = map { session($node, app => 'persist_many') } 1 .. 12;
 run_in($_, "BEGIN;\nSELECT 'many';") foreach @many;
 is( poll_sample(
+		$node,
 		"SELECT count(*) FROM pool_observer.events WHERE application_name = 'persist_many'",
 		'12'),
 	'12',
@@ -239,7 +199,8 @@ is( $node->safe_psql(
 		'postgres', 'SELECT count(*), min(id), max(id) FROM pool_observer.events'),
 	'10|' . ($max_before - 9) . "|$max_before",
 	'max_events = 10: the ten newest events are kept');
-is( count_lines(
+is( log_count(
+		$node,
 		qr/pool_observer history from "pg_stat\/pool_observer.stat" discarded/,
 		$offset),
 	1,
@@ -291,17 +252,19 @@ foreach my $case (sort keys %damaged)
 	write_file($state_file, $bytes);
 	$offset = -s $node->logfile;
 	$node->start;
-	is( count_lines(
+	is( log_count(
+			$node,
 			qr/pool_observer state file "pg_stat\/pool_observer.stat" ignored: /,
 			$offset),
 		1,
 		"$case: the server starts and logs one line");
-	is( count_lines(
+	is( log_count(
+			$node,
 			qr/pool_observer state file "pg_stat\/pool_observer.stat" ignored: \Q$reason\E\n/,
 			$offset),
 		1,
 		"$case: the reason is '$reason'");
-	is(count_lines(qr/pool_observer restored/, $offset),
+	is(log_count($node, qr/pool_observer restored/, $offset),
 		0, "$case: nothing restored");
 	ok(!-e $state_file, "$case: the file is removed");
 	is( $node->safe_psql(
@@ -319,9 +282,10 @@ SELECT (SELECT count(*) FROM pool_observer.events),
 #
 # Immediate shutdown.
 #
-my $crash = session('persist_crash');
+my $crash = session($node, app => 'persist_crash');
 run_in($crash, "BEGIN;\nSELECT 'persist crash';");
 is( poll_sample(
+		$node,
 		"SELECT count(*) FROM pool_observer.events WHERE pid = $crash->{pid}",
 		'1'),
 	'1',
@@ -331,7 +295,7 @@ eval { $crash->{run}->kill_kill; };
 ok(!-e $state_file, 'an immediate shutdown writes no state file');
 $offset = -s $node->logfile;
 $node->start;
-is(count_lines(qr/pool_observer restored/, $offset),
+is(log_count($node, qr/pool_observer restored/, $offset),
 	0, 'after an immediate shutdown nothing is restored');
 is( $node->safe_psql(
 		'postgres', q{

@@ -26,6 +26,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 
 my $node = PostgreSQL::Test::Cluster->new('faults');
 $node->init;
@@ -42,48 +45,8 @@ $node->safe_psql('postgres', 'CREATE ROLE regress_app LOGIN');
 
 my $state_file = $node->data_dir . '/pg_stat/pool_observer.stat';
 
-# A psql session as regress_app with the given application_name.
-sub session
-{
-	my ($app) = @_;
-	local $ENV{PGAPPNAME} = $app;
-	local $ENV{PGUSER} = 'regress_app';
-	return $node->background_psql('postgres', on_error_stop => 0);
-}
-
-# Run SQL in a background session and wait for it to finish, without
-# sending anything after it (BackgroundPsql::query would send a lone ";",
-# which becomes the session's last query).
-sub run_in
-{
-	my ($s, $sql) = @_;
-	return $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-}
-
-# A session that opens a transaction and leaves it idle.
-sub leak
-{
-	my ($app) = @_;
-	my $s = session($app);
-	run_in($s, "BEGIN;\nSELECT 'leaked by $app';");
-	return $s;
-}
-
-# Stop a background psql whose server process may be gone already.
-sub drop_session
-{
-	my ($s) = @_;
-	eval { $s->{run}->kill_kill; };
-	return;
-}
-
-sub worker_row
-{
-	my $row = $node->safe_psql('postgres',
-		"SELECT coalesce(pid, 0), samples, restarts FROM pool_observer.worker"
-	);
-	return split /\|/, $row;
-}
+# The columns worker_row($node, $worker_cols) reads here.
+my $worker_cols = 'coalesce(pid, 0), samples, restarts';
 
 sub open_events_of
 {
@@ -97,7 +60,7 @@ SELECT count(*) FROM pool_observer.events
 #
 # 1. SIGTERM: the sampler is restarted and continues its episodes.
 #
-my $s1 = leak('leak_term');
+my $s1 = leak($node, "SELECT 'leaked by leak_term';", app => 'leak_term', user => 'regress_app');
 ok( $node->poll_query_until(
 		'postgres', q{
 SELECT count(*) = 1 FROM pool_observer.events
@@ -106,7 +69,7 @@ SELECT count(*) = 1 FROM pool_observer.events
 my $event_id = $node->safe_psql('postgres',
 	q{SELECT id FROM pool_observer.events WHERE application_name = 'leak_term'});
 
-my ($pid0, $samples0, $restarts0) = worker_row();
+my ($pid0, $samples0, $restarts0) = worker_row($node, $worker_cols);
 ok($pid0 > 0, 'SIGTERM: sampler running');
 is($restarts0, 0, 'SIGTERM: no restart yet');
 
@@ -135,9 +98,9 @@ ok( $node->poll_query_until(
 SELECT pid IS NOT NULL AND pid <> $pid0 AND samples > $samples0 AND restarts = 1
   FROM pool_observer.worker}),
 	'SIGTERM: a new sampler runs and samples');
-my ($pid1, $samples1) = worker_row();
+my ($pid1, $samples1) = worker_row($node, $worker_cols);
 $node->safe_psql('postgres', 'SELECT pool_observer.sample_now()');
-my (undef, $samples2) = worker_row();
+my (undef, $samples2) = worker_row($node, $worker_cols);
 cmp_ok($samples2, '>', $samples1, 'SIGTERM: samples keep rising');
 is( $node->safe_psql(
 		'postgres',
@@ -175,7 +138,7 @@ unlike($log, qr/terminated by signal|PANIC/, 'SIGTERM: no crash');
 #
 
 # Make sure there is something to save: one finished episode.
-my $s2 = leak('leak_saved');
+my $s2 = leak($node, "SELECT 'leaked by leak_saved';", app => 'leak_saved', user => 'regress_app');
 ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT count(*) > 0 FROM pool_observer.events WHERE application_name = 'leak_saved'}
@@ -192,15 +155,6 @@ sub read_file_raw
 	my $data = <$fh>;
 	close($fh);
 	return $data;
-}
-
-sub write_file_raw
-{
-	my ($path, $data) = @_;
-	open(my $fh, '>:raw', $path) or die "could not write $path: $!";
-	print $fh $data;
-	close($fh);
-	return;
 }
 
 # Stop cleanly (which saves the state) and return the saved file.
@@ -286,7 +240,7 @@ foreach my $case (@cases)
 {
 	my ($name, $mangle, $expect) = @$case;
 	my $data = stop_and_get_state();
-	write_file_raw($state_file, $mangle->($data));
+	write_file($state_file, $mangle->($data));
 	start_and_check($name, $expect, 0);
 	ok(!-e $state_file, "state $name: the bad file is removed");
 }
@@ -307,7 +261,7 @@ $node->restart;    # a clean stop replaces the file; the start loads it
 #
 # 3. Immediate shutdown: nothing saved, nothing stale loaded.
 #
-my $s3 = leak('leak_immediate');
+my $s3 = leak($node, "SELECT 'leaked by leak_immediate';", app => 'leak_immediate', user => 'regress_app');
 ok( $node->poll_query_until(
 		'postgres', q{
 SELECT count(*) = 1 FROM pool_observer.events
@@ -339,13 +293,13 @@ ok( $node->poll_query_until(
 # State in shared memory that must not survive: a restored history (from a
 # clean restart), ongoing and finished events, a worker restart count.
 $node->restart;
-my $s4 = leak('leak_crash');
+my $s4 = leak($node, "SELECT 'leaked by leak_crash';", app => 'leak_crash', user => 'regress_app');
 ok( $node->poll_query_until(
 		'postgres',
 		q{SELECT count(*) = 1 FROM pool_observer.events WHERE application_name = 'leak_crash'}
 	),
 	'SIGKILL: an event before the crash');
-my ($kpid) = worker_row();
+my ($kpid) = worker_row($node, $worker_cols);
 
 $log_offset = -s $node->logfile;
 kill 'KILL', $kpid;
@@ -361,10 +315,10 @@ ok( $node->poll_query_until(
 SELECT pid IS NOT NULL AND pid <> $kpid AND samples > 0
   FROM pool_observer.worker}),
 	'SIGKILL: a new sampler runs after the crash restart');
-my ($cpid, $csamples, $crestarts) = worker_row();
+my ($cpid, $csamples, $crestarts) = worker_row($node, $worker_cols);
 is($crestarts, 0, 'SIGKILL: worker counters start over');
 $node->safe_psql('postgres', 'SELECT pool_observer.sample_now()');
-my (undef, $csamples2) = worker_row();
+my (undef, $csamples2) = worker_row($node, $worker_cols);
 cmp_ok($csamples2, '>', $csamples, 'SIGKILL: samples rising');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM pool_observer.events'),
 	0, 'SIGKILL: no event from before the crash');
@@ -389,7 +343,7 @@ is( $node->safe_psql(
 ok(!-e $state_file, 'SIGKILL: no state file written by the crash');
 
 # Detection works as before.
-my $s5 = leak('leak_after_crash');
+my $s5 = leak($node, "SELECT 'leaked by leak_after_crash';", app => 'leak_after_crash', user => 'regress_app');
 ok( $node->poll_query_until(
 		'postgres', q{
 SELECT count(*) = 1 FROM pool_observer.events

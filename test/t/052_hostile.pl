@@ -32,6 +32,9 @@ use Encode qw(encode);
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 
 my $node = PostgreSQL::Test::Cluster->new('hostile');
 $node->init;
@@ -54,38 +57,10 @@ sub quote_ident
 	return qq{"$name"};
 }
 
-# A psql session; %o: user, app, db, encoding.
-sub session
-{
-	my (%o) = @_;
-	local $ENV{PGAPPNAME} = $o{app} // $ENV{PGAPPNAME};
-	local $ENV{PGUSER} = $o{user} // $ENV{PGUSER};
-	local $ENV{PGCLIENTENCODING} = $o{encoding} // 'UTF8';
-	return $node->background_psql($o{db} // 'postgres', on_error_stop => 0);
-}
-
-# Run SQL in a session and wait for it, sending nothing after it.
-sub run_in
-{
-	my ($s, $sql) = @_;
-	return $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-}
-
-# Open a session, start a transaction with $sql as its last statement and
-# leave it idle.  Returns the session and its pid.
-sub leak
-{
-	my ($sql, %o) = @_;
-	my $s = session(%o);
-	my ($pid) = run_in($s, 'SELECT pg_backend_pid();') =~ /(\d+)/;
-	run_in($s, "BEGIN;\n$sql");
-	return ($s, $pid);
-}
-
 sub close_session
 {
 	my ($s) = @_;
-	eval { run_in($s, 'ROLLBACK;'); $s->quit; 1 } or eval { $s->{run}->kill_kill };
+	eval { run_in($s, 'ROLLBACK;'); $s->quit; 1 } or drop_session($s);
 	return;
 }
 
@@ -217,7 +192,8 @@ my @cases = (
 
 foreach my $c (@cases)
 {
-	($c->{s}, $c->{pid}) = leak($c->{sql}, %$c);
+	$c->{s} = leak($node, $c->{sql}, encoding => 'UTF8', %$c);
+	$c->{pid} = $c->{s}{pid};
 }
 
 foreach my $c (@cases)
@@ -562,12 +538,12 @@ ok( $node->poll_query_until(
 	'exempt: settings accepted');
 
 my %ex;
-$ex{weird} = [ leak('SELECT 1;', user => $weird, app => 'w') ];
-$ex{upper} = [ leak('SELECT 1;', user => $upper, app => 'u') ];
-$ex{quoted} = [ leak('SELECT 1;', user => $quoted, app => 'q') ];
-$ex{myapp} = [ leak('SELECT 1;', user => 'regress_victim', app => 'My App') ];
-$ex{victim} = [ leak('SELECT 1;', user => 'regress_victim', app => 'victim') ];
-$ex{lower} = [ leak('SELECT 1;', user => 'regress_victim', app => 'my app') ];
+$ex{weird} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => $weird, app => 'w');
+$ex{upper} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => $upper, app => 'u');
+$ex{quoted} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => $quoted, app => 'q');
+$ex{myapp} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => 'regress_victim', app => 'My App');
+$ex{victim} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => 'regress_victim', app => 'victim');
+$ex{lower} = leak($node, 'SELECT 1;', encoding => 'UTF8', user => 'regress_victim', app => 'my app');
 
 sub action_of
 {
@@ -580,7 +556,7 @@ SELECT action || ':' || coalesce(detail, '') FROM pool_observer.events
 
 foreach my $k ('victim', 'lower')
 {
-	my $pid = $ex{$k}[1];
+	my $pid = $ex{$k}{pid};
 	ok( $node->poll_query_until(
 			'postgres', qq{
 SELECT action = 'terminated' FROM pool_observer.events
@@ -592,7 +568,7 @@ SELECT action = 'terminated' FROM pool_observer.events
 }
 foreach my $k ('weird', 'upper', 'quoted', 'myapp')
 {
-	my $pid = $ex{$k}[1];
+	my $pid = $ex{$k}{pid};
 	my $list = $k eq 'myapp' ? 'exempt_applications' : 'exempt_roles';
 	ok( $node->poll_query_until(
 			'postgres', qq{
@@ -604,16 +580,16 @@ SELECT action = 'exempt' FROM pool_observer.events
 $node->safe_psql('postgres', 'SELECT pool_observer.sample_now()');
 foreach my $k ('weird', 'upper', 'quoted', 'myapp')
 {
-	my $pid = $ex{$k}[1];
+	my $pid = $ex{$k}{pid};
 	is( $node->safe_psql(
 			'postgres', qq{
 SELECT state = 'idle in transaction' AND now() - state_change > interval '1s'
   FROM pg_stat_activity WHERE pid = $pid}),
 		't',
 		"exempt: $k session alive past idle_in_transaction_terminate_after");
-	is(run_in($ex{$k}[0], 'SELECT 42;'), "42\n__done__\n", "exempt: $k session usable");
+	is(run_in($ex{$k}, 'SELECT 42;'), "42\n", "exempt: $k session usable");
 }
-close_session($ex{$_}[0]) foreach keys %ex;
+close_session($ex{$_}) foreach keys %ex;
 
 $node->safe_psql(
 	'postgres', q{

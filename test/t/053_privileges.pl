@@ -31,6 +31,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 
 my $node = PostgreSQL::Test::Cluster->new('privileges');
 $node->init;
@@ -68,39 +71,6 @@ sub denied
 	isnt($ret, 0, "$name: refused");
 	like($err, $re, "$name: permission denied");
 	return;
-}
-
-sub session
-{
-	my (%o) = @_;
-	local $ENV{PGAPPNAME} = $o{app} // $ENV{PGAPPNAME};
-	local $ENV{PGUSER} = $o{user} // $ENV{PGUSER};
-	return $node->background_psql('postgres', on_error_stop => 0);
-}
-
-sub run_in
-{
-	my ($s, $sql) = @_;
-	return $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-}
-
-# A session, its pid, and $sql run in it; with wait => 0 the statement is
-# sent and left running.
-sub open_session
-{
-	my ($sql, %o) = @_;
-	my $s = session(%o);
-	my ($pid) = run_in($s, 'SELECT pg_backend_pid();') =~ /(\d+)/;
-	if (defined $o{wait} && !$o{wait})
-	{
-		$s->{stdin} .= "$sql\n";
-		$s->{run}->pump_nb;
-	}
-	else
-	{
-		run_in($s, $sql);
-	}
-	return ($s, $pid);
 }
 
 my @views = qw(sessions pools pool_history server_history events health worker);
@@ -165,70 +135,70 @@ denied('regress_sig', 'SELECT pool_observer.sample_now()',
 
 # Superuser sessions: one idle in a repeatable-read transaction (it holds
 # an xmin), one in a long statement, a lock holder and a waiter.
-my ($su_idle, $su_idle_pid) = open_session(
+my $su_idle = open_session($node,
 	"BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT count(*) FROM pg_class;",
 	app => 'su_idle');
-my ($su_slow, $su_slow_pid) =
-  open_session('SELECT pg_sleep(300);', app => 'su_slow', wait => 0);
-my ($holder, $holder_pid) = open_session(
+my $su_slow =
+  open_session($node, 'SELECT pg_sleep(300);', app => 'su_slow', wait => 0);
+my $holder = open_session($node,
 	"BEGIN;\nLOCK TABLE regress_locked IN ACCESS EXCLUSIVE MODE;",
 	app => 'su_holder');
-my ($waiter, $waiter_pid) =
-  open_session('SELECT * FROM regress_locked;', app => 'su_waiter', wait => 0);
+my $waiter =
+  open_session($node, 'SELECT * FROM regress_locked;', app => 'su_waiter', wait => 0);
 # Ordinary sessions.
-my ($v_idle, $v_idle_pid) = open_session("BEGIN;\nSELECT 'victim secret';",
+my $v_idle = open_session($node, "BEGIN;\nSELECT 'victim secret';",
 	user => 'regress_victim', app => 'victim_idle');
-my ($v_slow, $v_slow_pid) = open_session('SELECT pg_sleep(300);',
+my $v_slow = open_session($node, 'SELECT pg_sleep(300);',
 	user => 'regress_victim', app => 'victim_slow', wait => 0);
 
 ok( $node->poll_query_until(
 		'postgres', qq{
 SELECT count(*) = 3 FROM pg_stat_activity
- WHERE (pid IN ($su_slow_pid, $v_slow_pid) AND state = 'active' AND query LIKE 'SELECT pg_sleep%')
-    OR (pid = $waiter_pid AND wait_event_type = 'Lock')}),
+ WHERE (pid IN ($su_slow->{pid}, $v_slow->{pid}) AND state = 'active' AND query LIKE 'SELECT pg_sleep%')
+    OR (pid = $waiter->{pid} AND wait_event_type = 'Lock')}),
 	'sessions in place');
 
 my $su_state_before = $node->safe_psql(
 	'postgres', qq{
 SELECT string_agg(pid || ':' || state || ':' || coalesce(state_change::text, ''), ',' ORDER BY pid)
-  FROM pg_stat_activity WHERE pid IN ($su_idle_pid, $su_slow_pid, $holder_pid, $waiter_pid)});
+  FROM pg_stat_activity WHERE pid IN ($su_idle->{pid}, $su_slow->{pid}, $holder->{pid}, $waiter->{pid})});
 
 ($ret, $out, $err) = as_role(
 	'regress_sig', q{
 SELECT string_agg(pid::text, ',') FROM pool_observer.terminate_idle_in_transaction('1 ms', true);
 SELECT string_agg(pid::text, ',') FROM pool_observer.cancel_slow_statements('1 ms', true);});
-is($out, "$v_idle_pid\n$v_slow_pid",
+is($out, "$v_idle->{pid}\n$v_slow->{pid}",
 	'pg_signal_backend: dry run lists only the ordinary sessions') or diag($err);
 ($ret, $out, $err) = as_role(
 	'regress_sig', q{
 SELECT pid || ':' || done || ':' || query
   FROM pool_observer.terminate_idle_in_transaction('1 ms') ORDER BY pid});
 is($ret, 0, 'pg_signal_backend: terminate_idle_in_transaction() runs') or diag($err);
-is($out, "$v_idle_pid:true:<insufficient privilege>",
+is($out, "$v_idle->{pid}:true:<insufficient privilege>",
 	'pg_signal_backend: only the ordinary session terminated, its query hidden');
 ($ret, $out, $err) = as_role(
 	'regress_sig', q{
 SELECT pid || ':' || done FROM pool_observer.cancel_slow_statements('1 ms') ORDER BY pid});
-is($out, "$v_slow_pid:true", 'pg_signal_backend: only the ordinary statement cancelled');
+is($out, "$v_slow->{pid}:true", 'pg_signal_backend: only the ordinary statement cancelled');
 
 ok( $node->poll_query_until(
 		'postgres', qq{
-SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $v_idle_pid}),
+SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $v_idle->{pid}}),
 	'pg_signal_backend: the ordinary idle session is gone');
 ok( $node->poll_query_until(
 		'postgres', qq{
-SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $v_slow_pid}),
+SELECT state = 'idle' FROM pg_stat_activity WHERE pid = $v_slow->{pid}}),
 	'pg_signal_backend: the ordinary statement was cancelled');
 is( $node->safe_psql(
 		'postgres', qq{
 SELECT string_agg(pid || ':' || state || ':' || coalesce(state_change::text, ''), ',' ORDER BY pid)
-  FROM pg_stat_activity WHERE pid IN ($su_idle_pid, $su_slow_pid, $holder_pid, $waiter_pid)}),
+  FROM pg_stat_activity WHERE pid IN ($su_idle->{pid}, $su_slow->{pid}, $holder->{pid}, $waiter->{pid})}),
 	$su_state_before,
 	'pg_signal_backend: superuser sessions untouched');
 is( $node->safe_psql(
 		'postgres', qq{
 SELECT count(*) FROM pool_observer.events
- WHERE pid IN ($su_idle_pid, $su_slow_pid, $holder_pid, $waiter_pid)
+ WHERE pid IN ($su_idle->{pid}, $su_slow->{pid}, $holder->{pid}, $waiter->{pid})
    AND action <> 'none'}),
 	0,
 	'pg_signal_backend: no action recorded on superuser sessions');
@@ -242,19 +212,19 @@ GRANT EXECUTE ON FUNCTION pool_observer.terminate_idle_in_transaction(interval, 
    TO regress_grantee;
 GRANT SELECT ON pool_observer.sessions TO regress_grantee;
 GRANT EXECUTE ON FUNCTION pool_observer.reset() TO regress_reset;});
-my ($v_idle2, $v_idle2_pid) = open_session("BEGIN;\nSELECT 2;",
+my $v_idle2 = open_session($node, "BEGIN;\nSELECT 2;",
 	user => 'regress_victim', app => 'victim_idle2');
-my ($g_idle, $g_idle_pid) = open_session("BEGIN;\nSELECT 3;",
+my $g_idle = open_session($node, "BEGIN;\nSELECT 3;",
 	user => 'regress_grantee', app => 'grantee_idle');
 ($ret, $out, $err) = as_role(
 	'regress_grantee', q{
 SELECT pid || ':' || done || ':' || query
   FROM pool_observer.terminate_idle_in_transaction('1 ms') ORDER BY pid});
-is($out, "$g_idle_pid:true:SELECT 3;",
+is($out, "$g_idle->{pid}:true:SELECT 3;",
 	'EXECUTE granted by hand: only its own session, as pg_terminate_backend()')
   or diag($err);
 is( $node->safe_psql(
-		'postgres', "SELECT state FROM pg_stat_activity WHERE pid = $v_idle2_pid"),
+		'postgres', "SELECT state FROM pg_stat_activity WHERE pid = $v_idle2->{pid}"),
 	'idle in transaction',
 	"EXECUTE granted by hand: another role's session untouched");
 
@@ -262,7 +232,7 @@ is( $node->safe_psql(
 ($ret, $out, $err) = as_role(
 	'regress_grantee', qq{
 SELECT bool_and(s.query IS NOT DISTINCT FROM a.query),
-       count(*) FILTER (WHERE s.pid = $su_idle_pid AND s.query <> '<insufficient privilege>')
+       count(*) FILTER (WHERE s.pid = $su_idle->{pid} AND s.query <> '<insufficient privilege>')
   FROM pool_observer.sessions s JOIN pg_stat_activity a USING (pid)});
 is($out, 't|0',
 	'sessions granted by hand: no query the caller may not see in pg_stat_activity')
@@ -346,8 +316,8 @@ SELECT (SELECT count(*) FROM r WHERE xact_start IS NOT NULL) > 1
           FROM r WHERE state_change IS NOT NULL AND pid <> pg_backend_pid()),
        (SELECT count(*) FROM r) = (SELECT count(*) FROM pg_catalog.pg_stat_activity
                                     WHERE backend_type = 'client backend'),
-       (SELECT blocked_by FROM r WHERE pid = $waiter_pid) = ARRAY[$holder_pid],
-       (SELECT xmin_age FROM r WHERE pid = $su_idle_pid) BETWEEN 0 AND 100000,
+       (SELECT blocked_by FROM r WHERE pid = $waiter->{pid}) = ARRAY[$holder->{pid}],
+       (SELECT xmin_age FROM r WHERE pid = $su_idle->{pid}) BETWEEN 0 AND 100000,
        (SELECT count(*) FROM r WHERE blocked_by <> '{}') = 1,
        (SELECT sum(connections) FROM p) BETWEEN
            (SELECT count(*) FROM r) - 2 AND (SELECT count(*) FROM r) + 2,

@@ -23,6 +23,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 
 my $primary = PostgreSQL::Test::Cluster->new('primary');
 $primary->init(allows_streaming => 1);
@@ -58,37 +61,6 @@ $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'standby in recovery');
 my $log_offset = 0;
 
-sub session
-{
-	my ($node, %o) = @_;
-	local $ENV{PGAPPNAME} = $o{app} // $ENV{PGAPPNAME};
-	local $ENV{PGUSER} = $o{user} // $ENV{PGUSER};
-	return $node->background_psql('postgres', on_error_stop => 0);
-}
-
-sub run_in
-{
-	my ($s, $sql) = @_;
-	return $s->query_until(qr/__done__\n/, "$sql\n\\echo __done__\n");
-}
-
-sub open_session
-{
-	my ($node, $sql, %o) = @_;
-	my $s = session($node, %o);
-	my ($pid) = run_in($s, 'SELECT pg_backend_pid();') =~ /(\d+)/;
-	if (defined $o{wait} && !$o{wait})
-	{
-		$s->{stdin} .= "$sql\n";
-		$s->{run}->pump_nb;
-	}
-	else
-	{
-		run_in($s, $sql);
-	}
-	return ($s, $pid);
-}
-
 sub event_of
 {
 	my ($pid, $kind) = @_;
@@ -107,7 +79,7 @@ is($standby->safe_psql('postgres', 'SELECT pool_observer.sample_now() IS NOT NUL
 #
 # Read-only sessions are pooled.
 #
-my ($reader, $reader_pid) = open_session($standby, 'SELECT count(*) FROM regress_t;',
+my $reader = open_session($standby, 'SELECT count(*) FROM regress_t;',
 	user => 'regress_app', app => 'ro_reader');
 ok( $standby->poll_query_until(
 		'postgres', q{
@@ -118,63 +90,63 @@ SELECT connections = 1 AND idle = 1 AND usename = 'regress_app'
 #
 # idle_in_transaction: detected, then terminated by the automatic action.
 #
-my ($leak, $leak_pid) = open_session($standby, "BEGIN;\nSELECT * FROM regress_t;",
+my $leak = open_session($standby, "BEGIN;\nSELECT * FROM regress_t;",
 	user => 'regress_app', app => 'ro_leak');
 ok( $standby->poll_query_until(
-		'postgres', 'SELECT count(*) = 1 FROM (' . event_of($leak_pid, 'idle_in_transaction') . ') e'),
+		'postgres', 'SELECT count(*) = 1 FROM (' . event_of($leak->{pid}, 'idle_in_transaction') . ') e'),
 	'standby: idle_in_transaction detected');
 ok( $standby->poll_query_until(
 		'postgres', q{SELECT action = 'terminated' FROM (}
-		  . event_of($leak_pid, 'idle_in_transaction') . ') e'),
+		  . event_of($leak->{pid}, 'idle_in_transaction') . ') e'),
 	'standby: idle_in_transaction_terminate_after terminated the session');
 ok( $standby->poll_query_until(
-		'postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $leak_pid"),
+		'postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $leak->{pid}"),
 	'standby: terminated session gone');
 
 #
 # On-demand actions (superuser sessions: exempt from automatic actions).
 #
-my ($su_leak, $su_leak_pid) =
+my $su_leak =
   open_session($standby, "BEGIN;\nSELECT 1;", app => 'ro_su_leak');
-my ($slow, $slow_pid) =
+my $slow =
   open_session($standby, 'SELECT pg_sleep(300);', app => 'ro_slow', wait => 0);
 ok( $standby->poll_query_until(
 		'postgres', q{SELECT action = 'exempt' FROM (}
-		  . event_of($su_leak_pid, 'idle_in_transaction') . ') e'),
+		  . event_of($su_leak->{pid}, 'idle_in_transaction') . ') e'),
 	'standby: superuser session exempt from the automatic action');
 ok( $standby->poll_query_until(
-		'postgres', 'SELECT count(*) = 1 FROM (' . event_of($slow_pid, 'slow_statement') . ') e'),
+		'postgres', 'SELECT count(*) = 1 FROM (' . event_of($slow->{pid}, 'slow_statement') . ') e'),
 	'standby: slow_statement detected');
 is( $standby->safe_psql(
 		'postgres', q{
 SELECT string_agg(pid || ':' || done, ',') FROM pool_observer.terminate_idle_in_transaction('100 ms');
 SELECT string_agg(pid || ':' || done, ',') FROM pool_observer.cancel_slow_statements('100 ms');}),
-	"$su_leak_pid:true\n$slow_pid:true",
+	"$su_leak->{pid}:true\n$slow->{pid}:true",
 	'standby: terminate_idle_in_transaction() and cancel_slow_statements() act');
 ok( $standby->poll_query_until(
 		'postgres', qq{
 SELECT count(*) = 0 FROM pg_stat_activity
- WHERE pid = $su_leak_pid OR (pid = $slow_pid AND state = 'active')}),
+ WHERE pid = $su_leak->{pid} OR (pid = $slow->{pid} AND state = 'active')}),
 	'standby: on-demand actions took effect');
 
 #
 # lock_wait on a lock held by WAL replay.
 #
-my ($locker) = session($primary, app => 'primary_locker');
+my $locker = session($primary, app => 'primary_locker');
 run_in($locker, "BEGIN;\nLOCK TABLE regress_t IN ACCESS EXCLUSIVE MODE;");
 $primary->safe_psql('postgres', 'CREATE TABLE regress_flush (i int)');  # flushes the lock record
 $primary->wait_for_catchup($standby);
-my ($waiter, $waiter_pid) = open_session($standby, 'SELECT * FROM regress_t;',
+my $waiter = open_session($standby, 'SELECT * FROM regress_t;',
 	user => 'regress_app', app => 'ro_waiter', wait => 0);
 my $startup_pid = $standby->safe_psql('postgres',
 	q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'startup'});
 ok( $standby->poll_query_until(
 		'postgres', qq{
 SELECT blocked_by = ARRAY[$startup_pid] AND detail = 'blocked_by=$startup_pid'
-  FROM (} . event_of($waiter_pid, 'lock_wait') . ') e'),
+  FROM (} . event_of($waiter->{pid}, 'lock_wait') . ') e'),
 	'standby: lock_wait on replay detected, blocked by the startup process');
 is( $standby->safe_psql(
-		'postgres', "SELECT blocked_by FROM pool_observer.sessions WHERE pid = $waiter_pid"),
+		'postgres', "SELECT blocked_by FROM pool_observer.sessions WHERE pid = $waiter->{pid}"),
 	"{$startup_pid}",
 	'standby: sessions view shows the startup process as blocker');
 run_in($locker, 'ROLLBACK;');
@@ -182,7 +154,7 @@ $locker->quit;
 $primary->wait_for_catchup($standby);
 ok( $standby->poll_query_until(
 		'postgres', q{SELECT ended_at IS NOT NULL FROM (}
-		  . event_of($waiter_pid, 'lock_wait') . ') e'),
+		  . event_of($waiter->{pid}, 'lock_wait') . ') e'),
 	'standby: lock_wait ended when replay released the lock');
 
 #
