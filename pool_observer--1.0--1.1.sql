@@ -12,3 +12,81 @@
 -- and an updated 1.0 one run the same statements.  Each section below adds
 -- its objects and its grants together.
 --
+
+-- ------------------------------------------------------------------------
+-- 1.1: profile
+--
+-- Where each pool's busy time goes, by (state, wait event, query id):
+-- cumulative since start or reset() (profile), and the profile_top largest
+-- entries of each pool per history bucket plus one 'other' row for the
+-- rest (profile_history).  userid and dbid join to pg_stat_statements on
+-- (queryid, userid, dbid).  The worker view's profile_* columns are added
+-- with the worker's own 1.1 definition.
+-- ------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._profile_1_1(
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT state text,
+    OUT wait_event_type text,
+    OUT wait_event text,
+    OUT query_id bigint,
+    OUT query text,
+    OUT samples bigint,
+    OUT busy_seconds double precision,
+    OUT share double precision,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT other boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT overflow boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_profile_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._profile_history_1_1(
+    OUT bucket_start timestamptz,
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT state text,
+    OUT wait_event_type text,
+    OUT wait_event text,
+    OUT query_id bigint,
+    OUT samples bigint,
+    OUT busy_seconds double precision,
+    OUT share double precision,
+    OUT other boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT overflow boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_profile_history_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW @extschema@.profile AS
+SELECT * FROM @extschema@._profile_1_1();
+
+CREATE VIEW @extschema@.profile_history AS
+SELECT * FROM @extschema@._profile_history_1_1();
+
+REVOKE ALL ON FUNCTION
+    @extschema@._profile_1_1(),
+    @extschema@._profile_history_1_1()
+  FROM PUBLIC;
+REVOKE ALL ON
+    @extschema@.profile,
+    @extschema@.profile_history
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@._profile_1_1(),
+    @extschema@._profile_history_1_1()
+  TO pg_monitor;
+GRANT SELECT ON
+    @extschema@.profile,
+    @extschema@.profile_history
+  TO pg_monitor;
+-- end of 1.1: profile
