@@ -12,8 +12,9 @@
 #      1 s history buckets, low thresholds;
 #   2. real sessions: two left idle in transaction ("dash_leaky"), one
 #      holding a lock and one waiting on it, one busy, one idle over TCP;
-#   3. poll with sample_now() until pool_history has 3 buckets for the
-#      leaky pool and events an idle_in_transaction episode;
+#   3. poll with sample_now() until pool_history and profile_history have 3
+#      buckets for the leaky pool, events an idle_in_transaction episode and
+#      profile the busy session's PgSleep;
 #   4. dashboard_queries.py as a pg_monitor-only role (what the README asks
 #      of the Grafana data source): PASS/FAIL per panel query.
 #
@@ -63,14 +64,18 @@ tc_poll 30 "the lock holder" "SELECT count(*) = 1 FROM pg_locks l JOIN pg_stat_a
 tc_session dash_waiter "$sock" dash_app "SELECT count(*) FROM dash_locked;"
 
 po_log "waiting for history buckets and events"
-tc_poll 60 "3 history buckets and an idle_in_transaction episode" "
+tc_poll 60 "3 history and profile buckets and an idle_in_transaction episode" "
 SELECT (SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history
          WHERE application_name = 'dash_leaky') >= 3
    AND (SELECT count(DISTINCT bucket_start) FROM pool_observer.server_history) >= 3
    AND (SELECT count(*) FROM pool_observer.pool_history
          WHERE application_name = 'dash_waiter' AND waiting_max > 0) > 0
    AND (SELECT count(*) FROM pool_observer.events
-         WHERE kind = 'idle_in_transaction' AND application_name = 'dash_leaky') > 0" ||
+         WHERE kind = 'idle_in_transaction' AND application_name = 'dash_leaky') > 0
+   AND (SELECT count(DISTINCT bucket_start) FROM pool_observer.profile_history
+         WHERE application_name = 'dash_leaky' AND state = 'idle in transaction') >= 3
+   AND (SELECT count(*) FROM pool_observer.profile
+         WHERE application_name = 'dash_busy' AND wait_event = 'PgSleep') > 0" ||
 	{ TC_FAILED=1; exit 1; }
 
 mapfile -t psql_argv < <(TC_PSQL_USER=grafana_reader tc_psql_argv)
