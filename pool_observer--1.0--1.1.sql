@@ -20,8 +20,8 @@
 -- cumulative since start or reset() (profile), and the profile_top largest
 -- entries of each pool per history bucket plus one 'other' row for the
 -- rest (profile_history).  userid and dbid join to pg_stat_statements on
--- (queryid, userid, dbid).  The worker view's profile_* columns are added
--- with the worker's own 1.1 definition.
+-- (queryid, userid, dbid).  The worker view gains profile_enabled,
+-- profile_entries_used, profile_entries_max and profile_entries_folded.
 -- ------------------------------------------------------------------------
 CREATE FUNCTION @extschema@._profile_1_1(
     OUT datname name,
@@ -67,15 +67,32 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'po_profile_history_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
+CREATE FUNCTION @extschema@._profile_stats_1_1(
+    OUT profile_enabled boolean,
+    OUT profile_entries_used integer,
+    OUT profile_entries_max integer,
+    OUT profile_entries_folded bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'po_profile_stats_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
 CREATE VIEW @extschema@.profile AS
 SELECT * FROM @extschema@._profile_1_1();
 
 CREATE VIEW @extschema@.profile_history AS
 SELECT * FROM @extschema@._profile_history_1_1();
 
+-- Keeps the worker view's grants.
+CREATE OR REPLACE VIEW @extschema@.worker AS
+SELECT w.*, p.profile_enabled, p.profile_entries_used, p.profile_entries_max,
+       p.profile_entries_folded
+  FROM @extschema@._worker_1_0() w
+ CROSS JOIN @extschema@._profile_stats_1_1() p;
+
 REVOKE ALL ON FUNCTION
     @extschema@._profile_1_1(),
-    @extschema@._profile_history_1_1()
+    @extschema@._profile_history_1_1(),
+    @extschema@._profile_stats_1_1()
   FROM PUBLIC;
 REVOKE ALL ON
     @extschema@.profile,
@@ -83,7 +100,8 @@ REVOKE ALL ON
   FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     @extschema@._profile_1_1(),
-    @extschema@._profile_history_1_1()
+    @extschema@._profile_history_1_1(),
+    @extschema@._profile_stats_1_1()
   TO pg_monitor;
 GRANT SELECT ON
     @extschema@.profile,

@@ -29,19 +29,26 @@
  * pool's 'other' entry and counted in "folded".  An 'other' entry belongs
  * to a pool slot; when another pool takes the slot, the entry starts over.
  *
- * Locking: the segment has its own LWLock (tranche "pool_observer
- * profile"), so that it does not depend on the rest of the shared state.
- * - Only the sampler writes, between po_profile_begin_sample() and
- *	 po_profile_end_sample(), holding the lock exclusively; a sample touches
- *	 the store only for its busy backends, and a backend whose key did not
- *	 change since its last sample costs one key comparison, no hashing
- *	 (the per status slot cache, which is the sampler's own memory).
- * - reset() takes the lock exclusively and bumps the generation, which
- *	 invalidates every cache entry.
- * - Readers take it shared for one bounded chunk at a time (entries, or
- *	 one bucket), release it, and form tuples afterwards, so a reader never
- *	 delays a sample by more than one chunk's memcpy.
+ * Locking: po_shared->lock (see shmem.h).
+ * - Only the sampler writes.  po_profile_add() runs without the lock: it
+ *	 only reads the store (no other process writes it but reset()), and
+ *	 notes the sample in the sampler's local memory.  A backend whose key
+ *	 did not change since its last sample costs one key comparison against
+ *	 its status slot's cache, no hashing; a new key captures its query text
+ *	 there too, outside the lock.  po_profile_fold_locked() then applies
+ *	 the notes under the lock the sampler holds exclusively to publish:
+ *	 a few additions per busy backend and the bucket's top, O(touched *
+ *	 profile_top).
+ * - reset() clears the store under the lock exclusively and bumps the
+ *	 generation; a sample noted across a reset is dropped at fold time, and
+ *	 the lock-free lookups of po_profile_add() stay within the arrays
+ *	 whatever they see (indexes are bounded, probes are bounded).
+ * - Readers take the lock shared for one chunk (PO_PROFILE_CHUNK entries,
+ *	 or PO_PROFILE_SLOT_CHUNK pool slots of one bucket), release it, and
+ *	 form tuples afterwards.
  * - Save and load run in the postmaster alone and take no lock.
+ *
+ * Layer 1.
  *
  * IDENTIFICATION
  *	  src/profile.c
@@ -52,30 +59,22 @@
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
-#include "port/pg_crc32c.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "utils/memutils.h"
 
+#include "guc.h"
 #include "profile.h"
-
-/*
- * Settings.  Defined here until guc.c registers them (see docs-draft/
- * profile.md); then these definitions move there.
- */
-bool		po_profile_enabled = true;
-int			po_max_profile_entries = PO_PROFILE_DEFAULT_MAX_ENTRIES;
-int			po_profile_top = PO_PROFILE_DEFAULT_TOP;
+#include "shmem.h"
 
 #define PO_PROFILE_SHMEM_NAME	"pool_observer profile"
-#define PO_PROFILE_TRANCHE		"pool_observer profile"
 
-/* entries copied per lock acquisition by readers, at most */
+/* entries scanned per reader chunk, at most (in use or not) */
 #define PO_PROFILE_SCAN_LIMIT	512
 
-/* file format of the profile section */
+/* state file section */
 #define PO_PROFILE_MAGIC		0x504F5052	/* "POPR" */
-#define PO_PROFILE_FORMAT		1
+#define PO_PROFILE_FORMAT		2
 
 typedef struct PoProfileBucketHdr
 {
@@ -85,27 +84,23 @@ typedef struct PoProfileBucketHdr
 
 typedef struct PoProfileShared
 {
-	LWLock	   *lock;
 	/* shape, fixed at start */
 	int32		max_entries;
 	int32		pool_slots;
 	int32		history_size;
 	int32		top;
 	int32		nhash;
-	/* guarded by lock */
-	uint32		generation;		/* bumped by reset and load */
+	/* guarded by po_shared->lock */
+	uint32		generation;		/* bumped by every clear */
 	bool		enabled;
 	uint64		folded;
 	int32		nused;			/* entries in use below max_entries */
 	int32		ntouched;
 	int32		cur_bucket;		/* -1: none */
 	int64		cur_seq;
-	/* the sample under way; sampler only */
-	TimestampTz now;
-	int32		interval_ms;
-	bool		in_sample;
 } PoProfileShared;
 
+/* The state file section's header; what follows is described at save. */
 typedef struct PoProfileFileHeader
 {
 	uint32		magic;
@@ -116,11 +111,29 @@ typedef struct PoProfileFileHeader
 	int32		pool_slots;
 	int32		history_size;
 	int32		top;
-	int32		nentries;
+	int32		nentries;		/* entries that follow */
+	int32		nbuckets;		/* non-empty buckets that follow */
 	int32		cur_bucket;
+	int32		pad;
 	int64		cur_seq;
 	uint64		folded;
 } PoProfileFileHeader;
+
+/* One saved bucket: its header, then nslots non-empty slots. */
+typedef struct PoProfileFileBucket
+{
+	int32		bucket;
+	int32		nslots;
+	PoProfileBucketHdr hdr;
+} PoProfileFileBucket;
+
+/* One saved slot of a bucket, followed by slot.nentries top entries. */
+typedef struct PoProfileFileSlot
+{
+	int32		slot;
+	int32		pad;
+	PoProfileHistSlot hs;
+} PoProfileFileSlot;
 
 /* The sampler's cache, one per backend status slot. */
 typedef struct PoProfileCache
@@ -132,6 +145,29 @@ typedef struct PoProfileCache
 	bool		folded;
 } PoProfileCache;
 
+/* Where a noted sample goes. */
+#define PEND_EXISTING	0		/* entry: an entry index */
+#define PEND_NEW		1		/* entry: index into news[] */
+#define PEND_FOLD		2		/* the pool's 'other' entry */
+
+/* One busy backend noted in the current sample (sampler-local). */
+typedef struct PoProfilePending
+{
+	PoProfileKey key;
+	int32		status_slot;	/* -1: no cache */
+	int32		entry;
+	uint8		kind;			/* PEND_* */
+} PoProfilePending;
+
+/* A key first seen in the current sample, with its captured text. */
+typedef struct PoProfileNew
+{
+	PoProfileKey key;
+	int32		assigned;		/* entry index, set at fold */
+	bool		folded;
+	char		query[PO_PROFILE_QUERY_LEN];
+} PoProfileNew;
+
 static PoProfileShared *prof = NULL;
 static PoProfileEntry *entries = NULL;
 static int32 *hashtab = NULL;
@@ -140,8 +176,17 @@ static PoProfileBucketHdr *buckets = NULL;
 static PoProfileHistSlot *slots = NULL;
 static PoProfileHistEntry *tops = NULL;
 
+/* the sampler's local memory, allocated once */
 static PoProfileCache *cache = NULL;
 static int	ncache = 0;
+static PoProfilePending *pend = NULL;
+static int	npend = 0;
+static PoProfileNew *news = NULL;
+static int	nnews = 0;
+static int	maxpend = 0;
+static uint32 sample_generation = 0;
+static TimestampTz sample_now = 0;
+static uint32 sample_ms = 0;
 
 #define total_entries()		(prof->max_entries + prof->pool_slots)
 #define other_index(slot)	(prof->max_entries + (slot))
@@ -163,17 +208,11 @@ hash_size_for(int max_entries)
 	return n;
 }
 
-static int
-shape_pool_slots(void)
-{
-	return po_max_pools + 1;
-}
-
 Size
 po_profile_shmem_size(void)
 {
-	Size		nent = (Size) po_max_profile_entries + shape_pool_slots();
-	Size		nslots = mul_size(po_history_size, shape_pool_slots());
+	Size		nent = (Size) po_max_profile_entries + po_pool_slots();
+	Size		nslots = mul_size(po_history_size, po_pool_slots());
 	Size		size;
 
 	size = MAXALIGN(sizeof(PoProfileShared));
@@ -190,17 +229,9 @@ po_profile_shmem_size(void)
 	return size;
 }
 
-/* From shmem_request_hook (or _PG_init before 15). */
+/* Caller holds the lock exclusively, or is the postmaster. */
 void
-po_profile_shmem_request(void)
-{
-	RequestAddinShmemSpace(po_profile_shmem_size());
-	RequestNamedLWLockTranche(PO_PROFILE_TRANCHE, 1);
-}
-
-/* Empty everything.  Caller holds the lock exclusively, or is alone. */
-static void
-clear_locked(void)
+po_profile_clear_locked(void)
 {
 	int			i;
 
@@ -224,16 +255,14 @@ clear_locked(void)
 	prof->generation++;
 }
 
-/*
- * Attach to (found) or create the segment.  Called from shmem_startup_hook
- * holding AddinShmemInitLock; found is ignored, ShmemInitStruct says.
- */
+/* Caller holds AddinShmemInitLock. */
 void
-po_profile_shmem_init(bool found)
+po_profile_shmem_init(void)
 {
+	bool		found;
 	char	   *ptr;
-	Size		nent = (Size) po_max_profile_entries + shape_pool_slots();
-	Size		nslots = (Size) po_history_size * shape_pool_slots();
+	Size		nent = (Size) po_max_profile_entries + po_pool_slots();
+	Size		nslots = (Size) po_history_size * po_pool_slots();
 	int			nhash = hash_size_for(po_max_profile_entries);
 
 	prof = ShmemInitStruct(PO_PROFILE_SHMEM_NAME, po_profile_shmem_size(), &found);
@@ -253,15 +282,14 @@ po_profile_shmem_init(bool found)
 	if (!found)
 	{
 		memset(prof, 0, sizeof(PoProfileShared));
-		prof->lock = &(GetNamedLWLockTranche(PO_PROFILE_TRANCHE))->lock;
 		prof->max_entries = po_max_profile_entries;
-		prof->pool_slots = shape_pool_slots();
+		prof->pool_slots = po_pool_slots();
 		prof->history_size = po_history_size;
 		prof->top = po_profile_top;
 		prof->nhash = nhash;
 		prof->enabled = po_profile_enabled;
 		prof->generation = 1;
-		clear_locked();
+		po_profile_clear_locked();
 	}
 }
 
@@ -270,87 +298,59 @@ po_profile_shmem_init(bool found)
  * ---------------------------------------------------------------------
  */
 
-/* Allocate the per status slot cache, once, in the sampler. */
-void
-po_profile_local_init(int status_slots)
-{
-	if (cache != NULL && ncache >= status_slots)
-		return;
-	cache = MemoryContextAllocZero(TopMemoryContext,
-								   sizeof(PoProfileCache) * status_slots);
-	ncache = status_slots;
-}
-
 /* The profile state of a backend state; NONE when it is not busy. */
 uint8
 po_profile_state_of(BackendState state)
 {
-	switch (state)
-	{
-		case STATE_RUNNING:
-		case STATE_FASTPATH:
-			return PO_PROFILE_STATE_ACTIVE;
-		case STATE_IDLEINTRANSACTION:
-		case STATE_IDLEINTRANSACTION_ABORTED:
-			return PO_PROFILE_STATE_IDLE_IN_XACT;
-		default:
-			return PO_PROFILE_STATE_NONE;
-	}
-}
-
-/* What the worker view shows as profile_enabled; once per sample. */
-void
-po_profile_set_enabled(bool enabled)
-{
-	LWLockAcquire(prof->lock, LW_EXCLUSIVE);
-	prof->enabled = enabled;
-	LWLockRelease(prof->lock);
+	if (po_state_is_running(state))
+		return PO_PROFILE_STATE_ACTIVE;
+	if (po_state_is_idle_in_xact(state))
+		return PO_PROFILE_STATE_IDLE_IN_XACT;
+	return PO_PROFILE_STATE_NONE;
 }
 
 /*
- * Start adding one sample's backends; takes the lock exclusively until
- * po_profile_end_sample().  bucket is the history bucket the sample is
- * folded into (-1: none) and bucket_seq its identity: a new seq empties
- * the bucket's profile rows.
+ * Start noting one sample's busy backends.  interval_ms is the
+ * sample_interval in force for this sample.  No lock.
  */
 void
-po_profile_begin_sample(TimestampTz now, int interval_ms, int bucket,
-						int64 bucket_seq, TimestampTz bucket_start)
+po_profile_begin_sample(TimestampTz now, int interval_ms)
 {
-	LWLockAcquire(prof->lock, LW_EXCLUSIVE);
-	prof->in_sample = true;
-	prof->now = now;
-	prof->interval_ms = Max(interval_ms, 0);
-
-	if (bucket >= prof->history_size)
-		bucket = -1;
-	if (bucket >= 0 && (bucket != prof->cur_bucket || bucket_seq != prof->cur_seq))
+	if (cache == NULL)
 	{
-		int			s;
-
-		buckets[bucket].seq = bucket_seq;
-		buckets[bucket].bucket_start = bucket_start;
-		for (s = 0; s < prof->pool_slots; s++)
-			memset(hist_slot(bucket, s), 0, sizeof(PoProfileHistSlot));
-		memset(hist_top(bucket, 0), 0, sizeof(PoProfileHistEntry) *
-			   (Size) prof->pool_slots * prof->top);
-		prof->ntouched = 0;
+		/* client backends have status slots below MaxBackends */
+		ncache = MaxBackends;
+		maxpend = MaxBackends;
+		cache = MemoryContextAllocZero(TopMemoryContext,
+									   sizeof(PoProfileCache) * ncache);
+		pend = MemoryContextAlloc(TopMemoryContext,
+								  sizeof(PoProfilePending) * maxpend);
+		news = MemoryContextAlloc(TopMemoryContext,
+								  sizeof(PoProfileNew) * maxpend);
 	}
-	prof->cur_bucket = bucket;
-	prof->cur_seq = bucket >= 0 ? bucket_seq : -1;
+	npend = 0;
+	nnews = 0;
+	sample_now = now;
+	sample_ms = (uint32) Max(interval_ms, 0);
+	/* a reset between here and the fold drops this sample */
+	sample_generation = prof->generation;
 }
 
+/* Look key up in the hash; -1 if absent (*free_pos: where it would go). */
 static int32
-hash_find(const PoProfileKey *key, uint32 h, int32 *free_pos)
+hash_find(const PoProfileKey *key, int32 *free_pos)
 {
+	uint32		h = hash_bytes((const unsigned char *) key, sizeof(PoProfileKey));
 	int32		mask = prof->nhash - 1;
 	int32		pos = h & mask;
+	int32		probes;
 
-	for (;;)
+	*free_pos = -1;
+	for (probes = 0; probes < prof->nhash; probes++)
 	{
 		int32		idx = hashtab[pos];
 
-		if (idx < 0)
+		if (idx < 0 || idx >= prof->max_entries)
 		{
 			*free_pos = pos;
 			return -1;
@@ -359,36 +359,116 @@ hash_find(const PoProfileKey *key, uint32 h, int32 *free_pos)
 			return idx;
 		pos = (pos + 1) & mask;
 	}
+	return -1;
+}
+
+/*
+ * Note one sample of the busy backend in status_slot (-1: none).  key must
+ * be zeroed before filling, key->state not NONE and key->other false.  For
+ * a key new to the store query_fn (if any) captures the statement text,
+ * once.  Between po_profile_begin_sample() and the fold; no lock.
+ */
+void
+po_profile_add(int status_slot, const PoProfileKey *key,
+			   PoProfileQueryFn query_fn, void *query_arg)
+{
+	PoProfileCache *c = NULL;
+	PoProfilePending *p;
+	int32		idx;
+	int32		free_pos;
+	int			i;
+
+	if (npend >= maxpend || key->pool_slot < 0 ||
+		key->pool_slot >= prof->pool_slots ||
+		key->state == PO_PROFILE_STATE_NONE || key->other)
+		return;
+	if (status_slot >= 0 && status_slot < ncache)
+		c = &cache[status_slot];
+
+	p = &pend[npend++];
+	p->key = *key;
+	p->status_slot = c != NULL ? status_slot : -1;
+
+	/* the same key as this slot's last sample: no hashing */
+	if (c != NULL && c->valid && c->generation == sample_generation &&
+		memcmp(&c->key, key, sizeof(PoProfileKey)) == 0)
+	{
+		p->kind = c->folded ? PEND_FOLD : PEND_EXISTING;
+		p->entry = c->entry;
+		return;
+	}
+	if (c != NULL)
+		c->valid = false;
+
+	idx = hash_find(key, &free_pos);
+	if (idx >= 0)
+	{
+		p->kind = PEND_EXISTING;
+		p->entry = idx;
+		return;
+	}
+
+	/* new to the store: once per sample and key */
+	for (i = 0; i < nnews; i++)
+	{
+		if (memcmp(&news[i].key, key, sizeof(PoProfileKey)) == 0)
+		{
+			p->kind = PEND_NEW;
+			p->entry = i;
+			return;
+		}
+	}
+	if (prof->nused + nnews >= prof->max_entries)
+	{
+		p->kind = PEND_FOLD;
+		p->entry = other_index(key->pool_slot);
+		return;
+	}
+	news[nnews].key = *key;
+	news[nnews].assigned = -1;
+	news[nnews].folded = false;
+	news[nnews].query[0] = '\0';
+	if (query_fn != NULL)
+	{
+		query_fn(query_arg, news[nnews].query, PO_PROFILE_QUERY_LEN);
+		news[nnews].query[PO_PROFILE_QUERY_LEN - 1] = '\0';
+	}
+	p->kind = PEND_NEW;
+	p->entry = nnews++;
 }
 
 /* The 'other' entry of key's pool slot, started over for a new pool. */
 static int32
-other_for(const PoProfileKey *key)
+other_for(const PoProfileKey *key, TimestampTz now)
 {
 	int32		idx = other_index(key->pool_slot);
 	PoProfileEntry *e = &entries[idx];
+	PoPoolKey	pool = key->pool;
 
-	if (!e->in_use || memcmp(&e->key.pool, &key->pool, sizeof(PoPoolKey)) != 0)
+	/* the overflow pool's sessions differ in role: one remainder for all */
+	if (key->pool_slot == prof->pool_slots - 1)
+		memset(&pool, 0, sizeof(pool));
+	if (!e->in_use || memcmp(&e->key.pool, &pool, sizeof(PoPoolKey)) != 0)
 	{
 		memset(e, 0, sizeof(PoProfileEntry));
-		e->key.pool = key->pool;
+		e->key.pool = pool;
 		e->key.pool_slot = key->pool_slot;
 		e->key.other = true;
 		e->in_use = true;
-		e->first_seen = prof->now;
+		e->first_seen = now;
 		e->bucket_seq = -1;
 	}
 	return idx;
 }
 
-/* A new entry for key, or -1 when the store is full. */
+/* A new entry for key at free_pos of the hash, or -1 when full. */
 static int32
 insert_entry(const PoProfileKey *key, int32 free_pos)
 {
 	int32		idx;
 	PoProfileEntry *e;
 
-	if (prof->nused >= prof->max_entries)
+	if (prof->nused >= prof->max_entries || free_pos < 0)
 		return -1;
 	idx = prof->nused++;
 	e = &entries[idx];
@@ -404,13 +484,13 @@ static void
 accrue(int32 idx)
 {
 	PoProfileEntry *e = &entries[idx];
-	uint32		ms = (uint32) prof->interval_ms;
+	PoProfileHistSlot *hs;
 
 	if (e->samples == 0)
-		e->first_seen = prof->now;
+		e->first_seen = sample_now;
 	e->samples++;
-	e->busy_ms += ms;
-	e->last_seen = prof->now;
+	e->busy_ms += sample_ms;
+	e->last_seen = sample_now;
 
 	if (prof->cur_bucket < 0)
 		return;
@@ -424,82 +504,10 @@ accrue(int32 idx)
 			touched[prof->ntouched++] = idx;
 	}
 	e->bucket_samples++;
-	e->bucket_ms += ms;
-	hist_slot(prof->cur_bucket, e->key.pool_slot)->samples++;
-	hist_slot(prof->cur_bucket, e->key.pool_slot)->busy_ms += ms;
-}
-
-/*
- * Add one sample of the busy backend in status_slot.  key must be zeroed
- * before filling, key->state not NONE and key->other false.  On a new
- * entry query_fn (if any) captures the statement text, once.  Between
- * begin and end sample only.
- */
-void
-po_profile_add(int status_slot, const PoProfileKey *key,
-			   PoProfileQueryFn query_fn, void *query_arg)
-{
-	PoProfileCache *c = NULL;
-	int32		idx = -1;
-	bool		folded = false;
-
-	Assert(prof->in_sample);
-	Assert(LWLockHeldByMeInMode(prof->lock, LW_EXCLUSIVE));
-	if (key->pool_slot < 0 || key->pool_slot >= prof->pool_slots ||
-		key->state == PO_PROFILE_STATE_NONE || key->other)
-		return;
-
-	if (status_slot >= 0 && status_slot < ncache)
-		c = &cache[status_slot];
-
-	if (c != NULL && c->valid && c->generation == prof->generation &&
-		memcmp(&c->key, key, sizeof(PoProfileKey)) == 0 &&
-		entries[c->entry].in_use &&
-		memcmp(&entries[c->entry].key.pool, &key->pool, sizeof(PoPoolKey)) == 0)
-	{
-		idx = c->entry;
-		folded = c->folded;
-	}
-	else
-	{
-		uint32		h = hash_bytes((const unsigned char *) key, sizeof(PoProfileKey));
-		int32		free_pos = -1;
-
-		idx = hash_find(key, h, &free_pos);
-		if (idx < 0)
-		{
-			idx = insert_entry(key, free_pos);
-			if (idx >= 0 && query_fn != NULL)
-			{
-				query_fn(query_arg, entries[idx].query, PO_PROFILE_QUERY_LEN);
-				entries[idx].query[PO_PROFILE_QUERY_LEN - 1] = '\0';
-			}
-		}
-		if (idx < 0)
-		{
-			idx = other_for(key);
-			folded = true;
-		}
-		if (c != NULL)
-		{
-			c->key = *key;
-			c->entry = idx;
-			c->generation = prof->generation;
-			c->valid = true;
-			c->folded = folded;
-		}
-	}
-	if (folded)
-		prof->folded++;
-	accrue(idx);
-}
-
-/* Forget the cache of a status slot, e.g. when its backend has gone. */
-void
-po_profile_forget_slot(int status_slot)
-{
-	if (status_slot >= 0 && status_slot < ncache)
-		cache[status_slot].valid = false;
+	e->bucket_ms += sample_ms;
+	hs = hist_slot(prof->cur_bucket, e->key.pool_slot);
+	hs->samples++;
+	hs->busy_ms += sample_ms;
 }
 
 /* Is a ahead of b in a pool's top?  Larger time first, then stable ids. */
@@ -513,66 +521,144 @@ top_before(const PoProfileEntry *a, const PoProfileHistEntry *b)
 	return a->key.query_id < b->query_id;
 }
 
+/* Recompute bucket b's top entries from the entries touched in it. */
+static void
+rebuild_top(int b)
+{
+	int			s;
+	int			i;
+
+	for (s = 0; s < prof->pool_slots; s++)
+		hist_slot(b, s)->nentries = 0;
+	for (i = 0; i < prof->ntouched; i++)
+	{
+		const PoProfileEntry *e = &entries[touched[i]];
+		PoProfileHistSlot *hs;
+		PoProfileHistEntry *top;
+		int			n;
+		int			pos;
+
+		if (e->key.other || !e->in_use || e->bucket_seq != prof->cur_seq)
+			continue;
+		hs = hist_slot(b, e->key.pool_slot);
+		top = hist_top(b, e->key.pool_slot);
+		n = hs->nentries;
+		for (pos = n; pos > 0 && top_before(e, &top[pos - 1]); pos--)
+			;
+		if (pos >= prof->top)
+			continue;
+		if (n == prof->top)
+			n--;				/* the last one drops out */
+		memmove(&top[pos + 1], &top[pos], sizeof(PoProfileHistEntry) * (n - pos));
+		top[pos].query_id = e->key.query_id;
+		top[pos].busy_ms = e->bucket_ms;
+		top[pos].samples = e->bucket_samples;
+		top[pos].wait_event_info = e->key.wait_event_info;
+		top[pos].state = e->key.state;
+		hs->nentries = n + 1;
+	}
+}
+
 /*
- * Recompute the current bucket's top entries from the entries touched in
- * it (O(touched * profile_top)), then release the lock.
+ * Apply the noted sample.  bucket is the history bucket the sample was
+ * folded into (-1: none), bucket_seq and bucket_start its identity; a new
+ * identity empties the bucket's profile rows.  enabled is what
+ * worker.profile_enabled shows.  Caller (the sampler) holds the lock
+ * exclusively.
  */
 void
-po_profile_end_sample(void)
+po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
+					   TimestampTz bucket_start)
 {
-	int			b = prof->cur_bucket;
+	int			i;
 
-	Assert(prof->in_sample);
-	if (b >= 0)
+	prof->enabled = enabled;
+	if (prof->generation != sample_generation)
+	{
+		/* reset() came in between: the cache and the notes are stale */
+		npend = nnews = 0;
+		return;
+	}
+
+	if (bucket < 0 || bucket >= prof->history_size)
+		bucket = -1;
+	if (bucket >= 0 && (bucket != prof->cur_bucket || bucket_seq != prof->cur_seq))
 	{
 		int			s;
-		int			i;
 
+		buckets[bucket].seq = bucket_seq;
+		buckets[bucket].bucket_start = bucket_start;
 		for (s = 0; s < prof->pool_slots; s++)
-			hist_slot(b, s)->nentries = 0;
-		for (i = 0; i < prof->ntouched; i++)
-		{
-			const PoProfileEntry *e = &entries[touched[i]];
-			PoProfileHistSlot *hs;
-			PoProfileHistEntry *top;
-			int			n;
-			int			pos;
+			memset(hist_slot(bucket, s), 0, sizeof(PoProfileHistSlot));
+		memset(hist_top(bucket, 0), 0, sizeof(PoProfileHistEntry) *
+			   (Size) prof->pool_slots * prof->top);
+		prof->ntouched = 0;
+	}
+	prof->cur_bucket = bucket;
+	prof->cur_seq = bucket >= 0 ? bucket_seq : -1;
 
-			if (e->key.other || !e->in_use || e->bucket_seq != prof->cur_seq)
-				continue;
-			hs = hist_slot(b, e->key.pool_slot);
-			top = hist_top(b, e->key.pool_slot);
-			n = hs->nentries;
-			for (pos = n; pos > 0 && top_before(e, &top[pos - 1]); pos--)
-				;
-			if (pos >= prof->top)
-				continue;
-			if (n == prof->top)
-				n--;			/* the last one drops out */
-			memmove(&top[pos + 1], &top[pos], sizeof(PoProfileHistEntry) * (n - pos));
-			top[pos].query_id = e->key.query_id;
-			top[pos].busy_ms = e->bucket_ms;
-			top[pos].samples = e->bucket_samples;
-			top[pos].wait_event_info = e->key.wait_event_info;
-			top[pos].state = e->key.state;
-			hs->nentries = n + 1;
+	for (i = 0; i < nnews; i++)
+	{
+		PoProfileNew *n = &news[i];
+		int32		free_pos;
+		int32		idx = hash_find(&n->key, &free_pos);
+
+		if (idx < 0)
+		{
+			idx = insert_entry(&n->key, free_pos);
+			if (idx >= 0)
+				memcpy(entries[idx].query, n->query, PO_PROFILE_QUERY_LEN);
+		}
+		n->folded = idx < 0;
+		n->assigned = idx >= 0 ? idx : other_for(&n->key, sample_now);
+	}
+
+	for (i = 0; i < npend; i++)
+	{
+		PoProfilePending *p = &pend[i];
+		int32		idx;
+		bool		folded;
+
+		switch (p->kind)
+		{
+			case PEND_NEW:
+				idx = news[p->entry].assigned;
+				folded = news[p->entry].folded;
+				break;
+			case PEND_FOLD:
+				idx = other_for(&p->key, sample_now);
+				folded = true;
+				break;
+			default:
+				idx = p->entry;
+				folded = false;
+				break;
+		}
+		if (idx < 0 || idx >= total_entries())
+			continue;
+		if (folded)
+			prof->folded++;
+		accrue(idx);
+		if (p->status_slot >= 0)
+		{
+			PoProfileCache *c = &cache[p->status_slot];
+
+			c->key = p->key;
+			c->entry = idx;
+			c->generation = prof->generation;
+			c->folded = folded;
+			c->valid = true;
 		}
 	}
-	prof->in_sample = false;
-	LWLockRelease(prof->lock);
+	if (prof->cur_bucket >= 0)
+		rebuild_top(prof->cur_bucket);
+	npend = nnews = 0;
 }
 
 /* ---------------------------------------------------------------------
  * Readers
  * ---------------------------------------------------------------------
  */
-
-/* Was the segment set up (false until the module wires it in)? */
-bool
-po_profile_attached(void)
-{
-	return prof != NULL;
-}
 
 int
 po_profile_pool_slots(void)
@@ -588,9 +674,9 @@ po_profile_capacity(void)
 }
 
 /*
- * Copy up to max entries in use, scanning from *pos on, under the lock in
- * shared mode for this chunk only; *pos is where the next call goes on.
- * Done when *pos >= po_profile_capacity().
+ * Copy up to max (<= PO_PROFILE_CHUNK) entries in use, scanning from *pos
+ * on, under the lock shared for this chunk only; *pos is where the next
+ * call goes on.  Done when *pos >= po_profile_capacity().
  */
 int
 po_profile_read_entries(int *pos, PoProfileEntry *out, int max)
@@ -599,29 +685,25 @@ po_profile_read_entries(int *pos, PoProfileEntry *out, int max)
 	int			scanned = 0;
 	int			total = total_entries();
 
-	LWLockAcquire(prof->lock, LW_SHARED);
+	max = Min(max, PO_PROFILE_CHUNK);
+	LWLockAcquire(po_shared->lock, LW_SHARED);
 	while (*pos < total && n < max && scanned < PO_PROFILE_SCAN_LIMIT)
 	{
-		const PoProfileEntry *e = &entries[*pos];
+		const PoProfileEntry *e;
 
+		/* entries are handed out in order: skip the unused ones at once */
+		if (*pos >= prof->nused && *pos < prof->max_entries)
+			*pos = prof->max_entries;
+		if (*pos >= total)
+			break;
+		e = &entries[*pos];
 		if (e->in_use && e->samples > 0)
 			memcpy(&out[n++], e, sizeof(PoProfileEntry));
 		(*pos)++;
 		scanned++;
 	}
-	LWLockRelease(prof->lock);
+	LWLockRelease(po_shared->lock);
 	return n;
-}
-
-int
-po_profile_cur_bucket(void)
-{
-	int			cur;
-
-	LWLockAcquire(prof->lock, LW_SHARED);
-	cur = prof->cur_bucket;
-	LWLockRelease(prof->lock);
-	return cur;
 }
 
 int
@@ -630,86 +712,82 @@ po_profile_history_size(void)
 	return prof->history_size;
 }
 
-/* Allocate a copy buffer for po_profile_read_bucket(). */
+int
+po_profile_cur_bucket(void)
+{
+	int			cur;
+
+	LWLockAcquire(po_shared->lock, LW_SHARED);
+	cur = prof->cur_bucket;
+	LWLockRelease(po_shared->lock);
+	return cur;
+}
+
+/* Allocate the entries of a copy buffer (in the current context). */
 void
 po_profile_bucket_alloc(PoProfileBucketCopy *copy)
 {
-	copy->pool_slots = prof->pool_slots;
+	memset(copy, 0, offsetof(PoProfileBucketCopy, entries));
 	copy->top = prof->top;
-	copy->slots = palloc(sizeof(PoProfileHistSlot) * prof->pool_slots);
 	copy->entries = palloc(sizeof(PoProfileHistEntry) *
-						   (Size) prof->pool_slots * prof->top);
+						   (Size) PO_PROFILE_SLOT_CHUNK * prof->top);
 }
 
-/* Copy one bucket (all pools' totals and tops) under the lock, shared. */
+/*
+ * Copy up to PO_PROFILE_SLOT_CHUNK pool slots of bucket from first_slot
+ * on: their totals and tops.  Caller holds the lock, shared at least.
+ */
 void
-po_profile_read_bucket(int bucket, PoProfileBucketCopy *copy)
+po_profile_copy_bucket_locked(int bucket, int first_slot,
+							  PoProfileBucketCopy *copy)
 {
 	copy->seq = -1;
 	copy->bucket_start = 0;
-	if (bucket < 0 || bucket >= prof->history_size)
+	copy->first_slot = first_slot;
+	copy->nslots = 0;
+	if (bucket < 0 || bucket >= prof->history_size ||
+		first_slot < 0 || first_slot >= prof->pool_slots)
 		return;
-	LWLockAcquire(prof->lock, LW_SHARED);
 	copy->seq = buckets[bucket].seq;
 	copy->bucket_start = buckets[bucket].bucket_start;
-	if (copy->seq != -1)
-	{
-		memcpy(copy->slots, hist_slot(bucket, 0),
-			   sizeof(PoProfileHistSlot) * prof->pool_slots);
-		memcpy(copy->entries, hist_top(bucket, 0),
-			   sizeof(PoProfileHistEntry) * (Size) prof->pool_slots * prof->top);
-	}
-	LWLockRelease(prof->lock);
+	if (copy->seq == -1)
+		return;
+	copy->nslots = Min(PO_PROFILE_SLOT_CHUNK, prof->pool_slots - first_slot);
+	memcpy(copy->slots, hist_slot(bucket, first_slot),
+		   sizeof(PoProfileHistSlot) * copy->nslots);
+	memcpy(copy->entries, hist_top(bucket, first_slot),
+		   sizeof(PoProfileHistEntry) * (Size) copy->nslots * prof->top);
 }
 
 void
 po_profile_stats(PoProfileStats *out)
 {
-	LWLockAcquire(prof->lock, LW_SHARED);
+	LWLockAcquire(po_shared->lock, LW_SHARED);
 	out->enabled = prof->enabled;
 	out->folded = prof->folded;
 	out->entries_used = prof->nused;
 	out->entries_max = prof->max_entries;
-	LWLockRelease(prof->lock);
-}
-
-/* reset(): forget everything. */
-void
-po_profile_reset(void)
-{
-	LWLockAcquire(prof->lock, LW_EXCLUSIVE);
-	clear_locked();
-	LWLockRelease(prof->lock);
+	LWLockRelease(po_shared->lock);
 }
 
 /* ---------------------------------------------------------------------
- * Persistence
+ * The state file
  *
- * Section format: PoProfileFileHeader, nentries PoProfileEntry (in use
- * only, 'other' ones included), then history_size PoProfileBucketHdr,
- * history_size * pool_slots PoProfileHistSlot and history_size *
- * pool_slots * top PoProfileHistEntry, then a CRC-32C of all of it.
- * The postmaster alone calls these, at shutdown and at start, so they
- * take no lock.
+ * Section: PoProfileFileHeader; nentries PoProfileEntry (those in use,
+ * 'other' ones included); then nbuckets times a PoProfileFileBucket
+ * followed by its nslots non-empty slots, each a PoProfileFileSlot
+ * followed by its nentries PoProfileHistEntry.  persist.c checksums the
+ * file.  The postmaster alone calls these, so they take no lock.
  * ---------------------------------------------------------------------
  */
 
-static bool
-write_crc(FILE *f, const void *data, Size len, pg_crc32c *crc)
-{
-	COMP_CRC32C(*crc, data, len);
-	return fwrite(data, 1, len, f) == len;
-}
-
-/* Append the profile section to f; false on a write error. */
-bool
-po_profile_save(FILE *f)
+/* Write the profile section: only what is in use. */
+void
+po_profile_save(PoStateFile *sf)
 {
 	PoProfileFileHeader hdr;
-	pg_crc32c	crc;
-	bool		ok;
 	int			i;
-	Size		nslots = (Size) prof->history_size * prof->pool_slots;
+	int			b;
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = PO_PROFILE_MAGIC;
@@ -726,22 +804,44 @@ po_profile_save(FILE *f)
 	for (i = 0; i < total_entries(); i++)
 		if (entries[i].in_use)
 			hdr.nentries++;
+	for (b = 0; b < prof->history_size; b++)
+		if (buckets[b].seq != -1)
+			hdr.nbuckets++;
+	po_state_put(sf, &hdr, sizeof(hdr));
 
-	INIT_CRC32C(crc);
-	ok = write_crc(f, &hdr, sizeof(hdr), &crc);
-	for (i = 0; ok && i < total_entries(); i++)
+	for (i = 0; i < total_entries(); i++)
 		if (entries[i].in_use)
-			ok = write_crc(f, &entries[i], sizeof(PoProfileEntry), &crc);
-	if (ok)
-		ok = write_crc(f, buckets, sizeof(PoProfileBucketHdr) * prof->history_size, &crc);
-	if (ok)
-		ok = write_crc(f, slots, sizeof(PoProfileHistSlot) * nslots, &crc);
-	if (ok)
-		ok = write_crc(f, tops, sizeof(PoProfileHistEntry) * nslots * prof->top, &crc);
-	FIN_CRC32C(crc);
-	if (ok)
-		ok = fwrite(&crc, 1, sizeof(crc), f) == sizeof(crc);
-	return ok && !ferror(f);
+			po_state_put(sf, &entries[i], sizeof(PoProfileEntry));
+
+	for (b = 0; b < prof->history_size; b++)
+	{
+		PoProfileFileBucket fb;
+		int			s;
+
+		if (buckets[b].seq == -1)
+			continue;
+		memset(&fb, 0, sizeof(fb));
+		fb.bucket = b;
+		fb.hdr = buckets[b];
+		for (s = 0; s < prof->pool_slots; s++)
+			if (hist_slot(b, s)->samples > 0)
+				fb.nslots++;
+		po_state_put(sf, &fb, sizeof(fb));
+		for (s = 0; s < prof->pool_slots; s++)
+		{
+			PoProfileFileSlot fs;
+			const PoProfileHistSlot *hs = hist_slot(b, s);
+
+			if (hs->samples == 0)
+				continue;
+			memset(&fs, 0, sizeof(fs));
+			fs.slot = s;
+			fs.hs = *hs;
+			po_state_put(sf, &fs, sizeof(fs));
+			po_state_put(sf, hist_top(b, s),
+						 sizeof(PoProfileHistEntry) * hs->nentries);
+		}
+	}
 }
 
 static bool
@@ -750,26 +850,69 @@ load_failed(const char *why)
 	ereport(LOG,
 			errcode(ERRCODE_DATA_CORRUPTED),
 			errmsg("pool_observer profile in the state file ignored: %s", why));
+	po_profile_clear_locked();
 	return false;
+}
+
+/* Is every byte of buf from the first NUL on a NUL (and is there one)? */
+static bool
+valid_cstring(const char *buf, Size len)
+{
+	const char *nul = memchr(buf, '\0', len);
+	const char *p;
+
+	if (nul == NULL)
+		return false;
+	for (p = nul; p < buf + len; p++)
+		if (*p != '\0')
+			return false;
+	return true;
 }
 
 static bool
 valid_addr(const PoAddr *a)
 {
-	return a->family == 0 || a->family == 4 || a->family == 6;
+	int			used = a->family == 4 ? 4 : a->family == 6 ? 16 : 0;
+	int			i;
+
+	if (a->family != 0 && a->family != 4 && a->family != 6)
+		return false;
+	for (i = used; i < 16; i++)
+		if (a->addr[i] != 0)
+			return false;
+	return true;
 }
 
-/* Is every field of a saved entry possible? */
+static bool
+valid_state(uint8 state)
+{
+	return state == PO_PROFILE_STATE_ACTIVE ||
+		state == PO_PROFILE_STATE_IDLE_IN_XACT;
+}
+
+/* Is every field of a saved entry possible, padding included? */
 static bool
 valid_entry(const PoProfileEntry *e, const PoProfileFileHeader *hdr)
 {
 	const PoProfileKey *k = &e->key;
+	PoProfileKey canon;
 
 	if (!e->in_use || k->pool_slot < 0 || k->pool_slot >= hdr->pool_slots)
 		return false;
 	if (!valid_addr(&k->pool.addr) ||
-		memchr(k->pool.appname, '\0', NAMEDATALEN) == NULL ||
+		!valid_cstring(k->pool.appname, NAMEDATALEN) ||
 		memchr(e->query, '\0', PO_PROFILE_QUERY_LEN) == NULL)
+		return false;
+	/* the key is hashed as a blob: its padding must be zero */
+	memset(&canon, 0, sizeof(canon));
+	po_make_pool_key(&canon.pool, k->pool.dbid, k->pool.roleid,
+					 &k->pool.addr, k->pool.appname);
+	canon.pool_slot = k->pool_slot;
+	canon.wait_event_info = k->wait_event_info;
+	canon.query_id = k->query_id;
+	canon.state = k->state;
+	canon.other = k->other;
+	if (memcmp(&canon, k, sizeof(canon)) != 0)
 		return false;
 	if (k->other)
 	{
@@ -777,80 +920,35 @@ valid_entry(const PoProfileEntry *e, const PoProfileFileHeader *hdr)
 			k->query_id != 0 || e->query[0] != '\0')
 			return false;
 	}
-	else if (k->state != PO_PROFILE_STATE_ACTIVE &&
-			 k->state != PO_PROFILE_STATE_IDLE_IN_XACT)
+	else if (!valid_state(k->state))
 		return false;
-	if (e->first_seen > e->last_seen || e->first_seen < 0 ||
-		e->bucket_samples > e->samples || e->bucket_ms > e->busy_ms)
+	if (e->samples == 0 || e->first_seen <= 0 || e->first_seen > e->last_seen ||
+		e->busy_ms > e->samples * (uint64) 3600000 ||
+		e->bucket_seq < -1 ||
+		e->bucket_samples > e->samples || e->bucket_ms > e->busy_ms ||
+		(e->bucket_seq == -1 && (e->bucket_samples != 0 || e->bucket_ms != 0)))
 		return false;
 	return true;
 }
 
-/* Put a loaded entry in: its own slot, or fold it when it does not fit. */
-static void
-install_entry(const PoProfileEntry *e)
-{
-	int32		idx;
-	PoProfileEntry *dst;
-
-	if (!e->key.other)
-	{
-		uint32		h = hash_bytes((const unsigned char *) &e->key, sizeof(PoProfileKey));
-		int32		free_pos = -1;
-
-		idx = hash_find(&e->key, h, &free_pos);
-		if (idx < 0)
-			idx = insert_entry(&e->key, free_pos);
-		if (idx >= 0)
-		{
-			dst = &entries[idx];
-			memcpy(dst, e, sizeof(PoProfileEntry));
-			return;
-		}
-	}
-	/* an 'other' entry, or one that no longer fits: fold */
-	prof->now = e->first_seen;
-	idx = other_for(&e->key);
-	dst = &entries[idx];
-	if (dst->samples == 0 || e->first_seen < dst->first_seen)
-		dst->first_seen = e->first_seen;
-	dst->last_seen = Max(dst->last_seen, e->last_seen);
-	dst->samples += e->samples;
-	dst->busy_ms += e->busy_ms;
-	if (dst->bucket_seq == e->bucket_seq)
-	{
-		dst->bucket_samples += e->bucket_samples;
-		dst->bucket_ms += e->bucket_ms;
-	}
-	else if (e->bucket_seq > dst->bucket_seq)
-	{
-		dst->bucket_seq = e->bucket_seq;
-		dst->bucket_samples = e->bucket_samples;
-		dst->bucket_ms = e->bucket_ms;
-	}
-}
-
 /*
- * Read the profile section written by po_profile_save() from f, validate
- * every field, and install it.  Entries whose pool slot no longer exists
- * are dropped; those past max_profile_entries are folded.  The history
- * comes back only with the same history_size, max_pools and profile_top.
- * On anything unexpected, logs why and leaves the profile empty; false.
+ * Read the section written by po_profile_save(), validating every field
+ * before it is used.  Entries of pool slots that no longer exist are
+ * dropped; those past max_profile_entries are folded into their pool's
+ * 'other' entry.  The history comes back only with the same history_size,
+ * max_pools and profile_top.  On anything invalid, logs why, leaves the
+ * profile empty and returns false.
  */
 bool
-po_profile_load(FILE *f)
+po_profile_load(PoStateFile *sf)
 {
 	PoProfileFileHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored;
-	char	   *data = NULL;
-	Size		nslots;
-	Size		body;
-	const PoProfileEntry *ents;
-	const char *p;
+	bool		keep_history;
+	bool		cur_found = false;
 	int			i;
 
-	if (fread(&hdr, 1, sizeof(hdr), f) != sizeof(hdr))
+	po_profile_clear_locked();
+	if (!po_state_get(sf, &hdr, sizeof(hdr)))
 		return load_failed("section is too short");
 	if (hdr.magic != PO_PROFILE_MAGIC)
 		return load_failed("section is not a pool_observer profile");
@@ -859,82 +957,131 @@ po_profile_load(FILE *f)
 		hdr.sizeof_slot != sizeof(PoProfileHistSlot) ||
 		hdr.sizeof_hist_entry != sizeof(PoProfileHistEntry))
 		return load_failed("written by another version of pool_observer");
-	if (hdr.pool_slots < 1 || hdr.pool_slots > 10001 ||
-		hdr.history_size < 0 || hdr.history_size > 100000 ||
-		hdr.top < 1 || hdr.top > 1000 ||
-		hdr.nentries < 0 || hdr.nentries > 1000000 + hdr.pool_slots ||
+	if (hdr.pool_slots < 1 || hdr.pool_slots > PO_MAX_POOLS_MAX + 1 ||
+		hdr.history_size < PO_HISTORY_SIZE_MIN ||
+		hdr.history_size > PO_HISTORY_SIZE_MAX ||
+		hdr.top < PO_PROFILE_TOP_MIN || hdr.top > PO_PROFILE_TOP_MAX ||
+		hdr.nentries < 0 ||
+		hdr.nentries > PO_MAX_PROFILE_ENTRIES_MAX + hdr.pool_slots ||
+		hdr.nbuckets < 0 || hdr.nbuckets > hdr.history_size ||
 		hdr.cur_bucket < -1 || hdr.cur_bucket >= hdr.history_size ||
-		(hdr.cur_bucket == -1) != (hdr.cur_seq == -1))
+		(hdr.cur_bucket == -1) != (hdr.cur_seq == -1) || hdr.cur_seq < -1 ||
+		hdr.pad != 0)
 		return load_failed("header is invalid");
 
-	nslots = (Size) hdr.history_size * hdr.pool_slots;
-	body = (Size) hdr.nentries * sizeof(PoProfileEntry) +
-		(Size) hdr.history_size * sizeof(PoProfileBucketHdr) +
-		nslots * sizeof(PoProfileHistSlot) +
-		nslots * hdr.top * sizeof(PoProfileHistEntry);
-	data = palloc_extended(body + sizeof(pg_crc32c), MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (data == NULL)
-		return load_failed("out of memory");
-	if (fread(data, 1, body + sizeof(pg_crc32c), f) != body + sizeof(pg_crc32c))
-	{
-		pfree(data);
-		return load_failed("section is too short");
-	}
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, &hdr, sizeof(hdr));
-	COMP_CRC32C(crc, data, body);
-	FIN_CRC32C(crc);
-	memcpy(&stored, data + body, sizeof(stored));
-	if (!EQ_CRC32C(crc, stored))
-	{
-		pfree(data);
-		return load_failed("checksum mismatch");
-	}
-
-	/* validate everything before installing anything */
-	ents = (const PoProfileEntry *) data;
 	for (i = 0; i < hdr.nentries; i++)
 	{
-		if (!valid_entry(&ents[i], &hdr))
-		{
-			pfree(data);
+		PoProfileEntry e;
+		int32		free_pos;
+		int32		idx;
+
+		if (!po_state_get(sf, &e, sizeof(e)))
+			return load_failed("section is too short");
+		if (!valid_entry(&e, &hdr))
 			return load_failed("an entry is invalid");
+		if (e.key.pool_slot >= prof->pool_slots)
+			continue;			/* max_pools was lowered */
+		if (!e.key.other)
+		{
+			idx = hash_find(&e.key, &free_pos);
+			if (idx >= 0)
+				return load_failed("an entry is duplicated");
+			idx = insert_entry(&e.key, free_pos);
+			if (idx >= 0)
+			{
+				memcpy(&entries[idx], &e, sizeof(PoProfileEntry));
+				continue;
+			}
+		}
+		/* an 'other' entry, or one that no longer fits: fold */
+		idx = other_for(&e.key, e.first_seen);
+		{
+			PoProfileEntry *dst = &entries[idx];
+
+			if (dst->samples == 0 || e.first_seen < dst->first_seen)
+				dst->first_seen = e.first_seen;
+			dst->last_seen = Max(dst->last_seen, e.last_seen);
+			dst->samples += e.samples;
+			dst->busy_ms += e.busy_ms;
+			if (dst->bucket_seq == e.bucket_seq)
+			{
+				dst->bucket_samples += e.bucket_samples;
+				dst->bucket_ms += e.bucket_ms;
+			}
+			else if (e.bucket_seq > dst->bucket_seq)
+			{
+				dst->bucket_seq = e.bucket_seq;
+				dst->bucket_samples = e.bucket_samples;
+				dst->bucket_ms = e.bucket_ms;
+			}
 		}
 	}
-	p = data + (Size) hdr.nentries * sizeof(PoProfileEntry);
+
+	keep_history = hdr.history_size == prof->history_size &&
+		hdr.pool_slots == prof->pool_slots && hdr.top == prof->top;
+	for (i = 0; i < hdr.nbuckets; i++)
 	{
-		const PoProfileBucketHdr *bh = (const PoProfileBucketHdr *) p;
-		const PoProfileHistSlot *hs = (const PoProfileHistSlot *)
-			(p + (Size) hdr.history_size * sizeof(PoProfileBucketHdr));
+		PoProfileFileBucket fb;
+		int			j;
+		int			prev_slot = -1;
 
-		for (i = 0; i < hdr.history_size; i++)
-			if (bh[i].seq < -1 || (bh[i].seq != -1 && bh[i].bucket_start < 0))
-			{
-				pfree(data);
+		if (!po_state_get(sf, &fb, sizeof(fb)))
+			return load_failed("section is too short");
+		if (fb.bucket < 0 || fb.bucket >= hdr.history_size ||
+			fb.hdr.seq < 0 || fb.hdr.bucket_start < 0 ||
+			fb.nslots < 0 || fb.nslots > hdr.pool_slots ||
+			(keep_history && buckets[fb.bucket].seq != -1))
+			return load_failed("a history bucket is invalid");
+		if (fb.bucket == hdr.cur_bucket)
+		{
+			if (fb.hdr.seq != hdr.cur_seq)
 				return load_failed("a history bucket is invalid");
-			}
-		for (i = 0; i < (int) nslots; i++)
-			if (hs[i].nentries < 0 || hs[i].nentries > hdr.top)
-			{
-				pfree(data);
-				return load_failed("a history row is invalid");
-			}
-	}
+			cur_found = true;
+		}
+		if (keep_history)
+			buckets[fb.bucket] = fb.hdr;
+		for (j = 0; j < fb.nslots; j++)
+		{
+			PoProfileFileSlot fs;
+			PoProfileHistEntry top[PO_PROFILE_TOP_MAX];
+			uint64		ms = 0;
+			uint64		n = 0;
+			int			k;
 
-	clear_locked();
-	for (i = 0; i < hdr.nentries; i++)
-		if (ents[i].key.pool_slot < prof->pool_slots)
-			install_entry(&ents[i]);
+			if (!po_state_get(sf, &fs, sizeof(fs)))
+				return load_failed("section is too short");
+			if (fs.slot <= prev_slot || fs.slot >= hdr.pool_slots ||
+				fs.pad != 0 || fs.hs.pad != 0 ||
+				fs.hs.samples == 0 ||
+				fs.hs.busy_ms > fs.hs.samples * (uint64) 3600000 ||
+				fs.hs.nentries < 0 || fs.hs.nentries > hdr.top)
+				return load_failed("a history row is invalid");
+			prev_slot = fs.slot;
+			if (!po_state_get(sf, top, sizeof(PoProfileHistEntry) * fs.hs.nentries))
+				return load_failed("section is too short");
+			for (k = 0; k < fs.hs.nentries; k++)
+			{
+				if (!valid_state(top[k].state) || top[k].samples == 0)
+					return load_failed("a history row is invalid");
+				ms += top[k].busy_ms;
+				n += top[k].samples;
+			}
+			if (ms > fs.hs.busy_ms || n > fs.hs.samples)
+				return load_failed("a history row is invalid");
+			if (keep_history)
+			{
+				*hist_slot(fb.bucket, fs.slot) = fs.hs;
+				memcpy(hist_top(fb.bucket, fs.slot), top,
+					   sizeof(PoProfileHistEntry) * fs.hs.nentries);
+			}
+		}
+	}
+	if (hdr.cur_bucket >= 0 && !cur_found)
+		return load_failed("the current history bucket is missing");
 	prof->folded = hdr.folded;
 
-	if (hdr.history_size == prof->history_size &&
-		hdr.pool_slots == prof->pool_slots && hdr.top == prof->top)
+	if (keep_history)
 	{
-		memcpy(buckets, p, sizeof(PoProfileBucketHdr) * prof->history_size);
-		p += sizeof(PoProfileBucketHdr) * prof->history_size;
-		memcpy(slots, p, sizeof(PoProfileHistSlot) * nslots);
-		p += sizeof(PoProfileHistSlot) * nslots;
-		memcpy(tops, p, sizeof(PoProfileHistEntry) * nslots * prof->top);
 		prof->cur_bucket = hdr.cur_bucket;
 		prof->cur_seq = hdr.cur_seq;
 		/* the entries with time in the current bucket */
@@ -944,10 +1091,18 @@ po_profile_load(FILE *f)
 				touched[prof->ntouched++] = i;
 	}
 	else
-		ereport(LOG,
-				errmsg("pool_observer profile history discarded"),
-				errdetail("pool_observer.history_size, pool_observer.max_pools or pool_observer.profile_top changed since it was saved."));
-
-	pfree(data);
+	{
+		/* no bucket is current: no entry has time in one */
+		for (i = 0; i < total_entries(); i++)
+		{
+			entries[i].bucket_seq = -1;
+			entries[i].bucket_samples = 0;
+			entries[i].bucket_ms = 0;
+		}
+		if (hdr.nbuckets > 0)
+			ereport(LOG,
+					errmsg("pool_observer profile history discarded"),
+					errdetail("pool_observer.history_size, pool_observer.max_pools or pool_observer.profile_top changed since it was saved."));
+	}
 	return true;
 }

@@ -2,10 +2,14 @@
  *
  * profile.h
  *	  The bounded busy-time profile: where each pool's busy time goes, by
- *	  (state, wait event, query id).
+ *	  (state, wait event, query id), cumulative and per history bucket.
  *
- * See profile.c for the memory layout, the lock protocol and the file
- * format.  Depends on the pool key type (PoPoolKey) only.
+ * Layer 1.  Its own shared memory segment, guarded by po_shared->lock:
+ * the sampler notes a sample's busy backends in its local memory
+ * (po_profile_begin_sample(), po_profile_add()) and applies them while it
+ * holds the lock exclusively to publish (po_profile_fold_locked()).
+ * Readers take the lock shared for one bounded chunk at a time.  See
+ * profile.c for the memory layout.
  *
  * IDENTIFICATION
  *	  src/profile.h
@@ -15,24 +19,22 @@
 #ifndef PO_PROFILE_H
 #define PO_PROFILE_H
 
-#include <stdio.h>
-
-#include "datatype/timestamp.h"
-#include "utils/backend_status.h"
-
-#include "pool_observer.h"		/* PoPoolKey; re-point at types.h */
+#include "statefile.h"
+#include "types.h"
 
 /* Query text kept per profile entry, bytes including the NUL. */
 #define PO_PROFILE_QUERY_LEN	256
 
-/* Defaults of the settings, for guc.c and the README. */
-#define PO_PROFILE_DEFAULT_MAX_ENTRIES	4096
-#define PO_PROFILE_DEFAULT_TOP			5
+/* Entries a reader copies per lock acquisition, at most. */
+#define PO_PROFILE_CHUNK		64
+
+/* Pool slots of a history bucket a reader copies per lock acquisition. */
+#define PO_PROFILE_SLOT_CHUNK	64
 
 /* The two busy states an entry is kept for. */
 typedef enum PoProfileState
 {
-	PO_PROFILE_STATE_NONE = 0,	/* 'other' entries only */
+	PO_PROFILE_STATE_NONE = 0,	/* not busy; 'other' entries */
 	PO_PROFILE_STATE_ACTIVE,	/* running, or a fastpath function call */
 	PO_PROFILE_STATE_IDLE_IN_XACT	/* idle in transaction, aborted too */
 } PoProfileState;
@@ -49,7 +51,7 @@ typedef enum PoProfileState
 typedef struct PoProfileKey
 {
 	PoPoolKey	pool;
-	int32		pool_slot;		/* 0 .. pool_slots - 1 */
+	int32		pool_slot;		/* 0 .. pool slots - 1 */
 	uint32		wait_event_info;	/* 0 while on CPU */
 	uint64		query_id;		/* 0 when unknown */
 	uint8		state;			/* PoProfileState */
@@ -65,8 +67,8 @@ typedef struct PoProfileEntry
 	uint64		busy_ms;		/* sum of the interval in force per sample */
 	TimestampTz first_seen;
 	TimestampTz last_seen;
-	/* accrued in the current history bucket (sampler-private meaning) */
-	int64		bucket_seq;
+	/* accrued in the current history bucket */
+	int64		bucket_seq;		/* -1: none */
 	uint32		bucket_samples;
 	uint64		bucket_ms;
 	char		query[PO_PROFILE_QUERY_LEN];	/* "" when none */
@@ -82,24 +84,25 @@ typedef struct PoProfileHistEntry
 	uint8		state;
 } PoProfileHistEntry;
 
-/* A pool's totals in a history bucket; its top entries follow it. */
+/* A pool's totals in a history bucket; its top entries go with it. */
 typedef struct PoProfileHistSlot
 {
 	uint64		samples;		/* all of the pool's samples in the bucket */
 	uint64		busy_ms;
-	int32		nentries;		/* top entries that follow, <= profile_top */
+	int32		nentries;		/* top entries, <= profile_top */
 	int32		pad;
 } PoProfileHistSlot;
 
-/* One history bucket copied out: pool_slots slots, each with its top. */
+/* Part of one history bucket copied out: nslots slots from first_slot. */
 typedef struct PoProfileBucketCopy
 {
 	int64		seq;			/* -1: empty */
 	TimestampTz bucket_start;
-	int			pool_slots;
+	int			first_slot;
+	int			nslots;
 	int			top;
-	PoProfileHistSlot *slots;	/* pool_slots */
-	PoProfileHistEntry *entries;	/* pool_slots * top */
+	PoProfileHistSlot slots[PO_PROFILE_SLOT_CHUNK];
+	PoProfileHistEntry *entries;	/* PO_PROFILE_SLOT_CHUNK * top */
 } PoProfileBucketCopy;
 
 typedef struct PoProfileStats
@@ -111,48 +114,38 @@ typedef struct PoProfileStats
 } PoProfileStats;
 
 /*
- * Called on a miss, once per new entry, to capture a statement text of the
- * session being added.  Writes a NUL-terminated string of at most len
- * bytes into buf (an empty one when there is none).
+ * Called by po_profile_add() once per new entry, to capture the statement
+ * text of the session being added.  Writes a NUL-terminated string of at
+ * most len bytes into buf; an empty one when there is none to keep.
  */
 typedef void (*PoProfileQueryFn) (void *arg, char *buf, Size len);
 
-/* settings; defined in guc.c once wired (see the report / docs-draft) */
-extern bool po_profile_enabled;
-extern int	po_max_profile_entries;
-extern int	po_profile_top;
-
-/* shared memory: any process */
+/* shared memory */
 extern Size po_profile_shmem_size(void);
-extern void po_profile_shmem_request(void);
-extern void po_profile_shmem_init(bool found);
+extern void po_profile_shmem_init(void);
+extern void po_profile_clear_locked(void);
 
 /* the sampler */
-extern void po_profile_local_init(int status_slots);
 extern uint8 po_profile_state_of(BackendState state);
-extern void po_profile_set_enabled(bool enabled);
-extern void po_profile_begin_sample(TimestampTz now, int interval_ms,
-									int bucket, int64 bucket_seq,
-									TimestampTz bucket_start);
+extern void po_profile_begin_sample(TimestampTz now, int interval_ms);
 extern void po_profile_add(int status_slot, const PoProfileKey *key,
 						   PoProfileQueryFn query_fn, void *query_arg);
-extern void po_profile_forget_slot(int status_slot);
-extern void po_profile_end_sample(void);
+extern void po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
+								   TimestampTz bucket_start);
 
 /* readers */
-extern bool po_profile_attached(void);
 extern int	po_profile_pool_slots(void);
 extern int	po_profile_capacity(void);
 extern int	po_profile_read_entries(int *pos, PoProfileEntry *out, int max);
-extern int	po_profile_cur_bucket(void);
 extern int	po_profile_history_size(void);
+extern int	po_profile_cur_bucket(void);
 extern void po_profile_bucket_alloc(PoProfileBucketCopy *copy);
-extern void po_profile_read_bucket(int bucket, PoProfileBucketCopy *copy);
+extern void po_profile_copy_bucket_locked(int bucket, int first_slot,
+										  PoProfileBucketCopy *copy);
 extern void po_profile_stats(PoProfileStats *out);
 
-/* reset() and persistence */
-extern void po_profile_reset(void);
-extern bool po_profile_save(FILE *f);
-extern bool po_profile_load(FILE *f);
+/* the state file (persist.c, in the postmaster alone) */
+extern void po_profile_save(PoStateFile *sf);
+extern bool po_profile_load(PoStateFile *sf);
 
 #endif							/* PO_PROFILE_H */

@@ -19,12 +19,13 @@ import sys
 
 LAYERS = {
     0: ["util", "guc", "statefile"],
-    1: ["shmem", "kinds", "intake", "events", "snapshot", "history"],
+    1: ["shmem", "kinds", "intake", "events", "snapshot", "history",
+        "profile"],
     2: ["status", "lockgraph", "catalog"],
     3: ["pools", "detect", "policy"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
-        "funcs_control", "funcs_actions", "persist", "module"],
+        "funcs_control", "funcs_actions", "funcs_profile", "persist", "module"],
 }
 
 
