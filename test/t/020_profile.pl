@@ -312,7 +312,8 @@ set_conf($node, $mon, 'pool_observer.enabled = off');
 my $before = $mon->query_safe(
 	q{SELECT string_agg(format('%s|%s|%s|%s|%s|%s', application_name, state,
                                wait_event, query_id, samples, other), ';'
-                        ORDER BY 1)
+                        ORDER BY application_name, state, wait_event,
+                                 query_id, other)
         FROM pool_observer.profile});
 my $hist_before = $mon->query_safe(
 	'SELECT count(*) FROM pool_observer.profile_history');
@@ -324,7 +325,8 @@ $mon = $node->background_psql('postgres', on_error_stop => 1);
 is( $mon->query_safe(
 		q{SELECT string_agg(format('%s|%s|%s|%s|%s|%s', application_name, state,
                                    wait_event, query_id, samples, other), ';'
-                            ORDER BY 1)
+                            ORDER BY application_name, state, wait_event,
+                                 query_id, other)
             FROM pool_observer.profile}),
 	$before,
 	'a clean restart keeps the profile');
