@@ -103,11 +103,6 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'po_outcome_stats_1_1'
 LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
 
-CREATE OR REPLACE VIEW @extschema@.worker AS
-SELECT w.*, o.outcomes_dropped, o.log_min_messages_hides
-  FROM @extschema@._worker_1_0() w
- CROSS JOIN @extschema@._outcome_stats_1_1() o;
-
 CREATE VIEW @extschema@.pool_counters AS
 SELECT * FROM @extschema@._pool_counters_1_1();
 
@@ -137,3 +132,110 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT ON @extschema@.pool_counters TO pg_monitor;
 
 -- end of 1.1: outcomes
+
+-- ------------------------------------------------------------------------
+-- 1.1: profile
+--
+-- Where each pool's busy time goes, by (state, wait event, query id):
+-- cumulative since start or reset() (profile), and the profile_top largest
+-- entries of each pool per history bucket plus one 'other' row for the
+-- rest (profile_history).  userid and dbid join to pg_stat_statements on
+-- (queryid, userid, dbid).  The worker view gains profile_enabled,
+-- profile_entries_used, profile_entries_max and profile_entries_folded.
+-- ------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._profile_1_1(
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT state text,
+    OUT wait_event_type text,
+    OUT wait_event text,
+    OUT query_id bigint,
+    OUT query text,
+    OUT samples bigint,
+    OUT busy_seconds double precision,
+    OUT share double precision,
+    OUT first_seen timestamptz,
+    OUT last_seen timestamptz,
+    OUT other boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT overflow boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_profile_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._profile_history_1_1(
+    OUT bucket_start timestamptz,
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT state text,
+    OUT wait_event_type text,
+    OUT wait_event text,
+    OUT query_id bigint,
+    OUT samples bigint,
+    OUT busy_seconds double precision,
+    OUT share double precision,
+    OUT other boolean,
+    OUT userid oid,
+    OUT dbid oid,
+    OUT overflow boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_profile_history_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@._profile_stats_1_1(
+    OUT profile_enabled boolean,
+    OUT profile_entries_used integer,
+    OUT profile_entries_max integer,
+    OUT profile_entries_folded bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'po_profile_stats_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE VIEW @extschema@.profile AS
+SELECT * FROM @extschema@._profile_1_1();
+
+CREATE VIEW @extschema@.profile_history AS
+SELECT * FROM @extschema@._profile_history_1_1();
+
+REVOKE ALL ON FUNCTION
+    @extschema@._profile_1_1(),
+    @extschema@._profile_history_1_1(),
+    @extschema@._profile_stats_1_1()
+  FROM PUBLIC;
+REVOKE ALL ON
+    @extschema@.profile,
+    @extschema@.profile_history
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@._profile_1_1(),
+    @extschema@._profile_history_1_1(),
+    @extschema@._profile_stats_1_1()
+  TO pg_monitor;
+GRANT SELECT ON
+    @extschema@.profile,
+    @extschema@.profile_history
+  TO pg_monitor;
+-- end of 1.1: profile
+
+-- ---------------------------------------------------------------------------
+-- 1.1: worker
+--
+-- The sampler's own figures gain the columns of the 1.1 stores: the
+-- outcome intake (records dropped, kinds the log level hides) and the
+-- profile (enabled, entries used, the maximum, entries folded).  Appended
+-- after the 1.0 columns; CREATE OR REPLACE VIEW keeps the view's grants.
+-- ---------------------------------------------------------------------------
+CREATE OR REPLACE VIEW @extschema@.worker AS
+SELECT w.*,
+       o.outcomes_dropped, o.log_min_messages_hides,
+       p.profile_enabled, p.profile_entries_used, p.profile_entries_max,
+       p.profile_entries_folded
+  FROM @extschema@._worker_1_0() w
+ CROSS JOIN @extschema@._outcome_stats_1_1() o
+ CROSS JOIN @extschema@._profile_stats_1_1() p;
+-- end of 1.1: worker

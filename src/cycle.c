@@ -7,6 +7,8 @@
  * the shared lock is taken exclusively once, to publish the pools, the
  * history and the changed episodes together.  The catalog lookups of the
  * sample happen between po_catalog_begin_cycle() and po_catalog_end_cycle().
+ * The busy-time profile is noted before the lock (query texts of new
+ * entries are read there) and applied under it.
  *
  * Layer 4.
  *
@@ -32,6 +34,7 @@
 #include "outcomes.h"
 #include "policy.h"
 #include "pools.h"
+#include "profile.h"
 #include "shmem.h"
 #include "snapshot.h"
 #include "status.h"
@@ -87,14 +90,93 @@ drain_intake(TimestampTz now)
 		po_count(outcomes_dropped, lost);
 }
 
+/*
+ * What pg_stat_activity shows instead of a query; never kept as a text.
+ * The direct reader gives an empty string in these cases, the snapshot
+ * one (pgstat_get_backend_current_activity()) these.
+ */
+static const char *const query_placeholders[] = {
+	"<command string not enabled>",
+	"<insufficient privilege>",
+	"<backend information not available>",
+};
+
+/* PoProfileQueryFn: the statement text of the backend in arg. */
+static void
+profile_query(void *arg, char *buf, Size len)
+{
+	const PoBackend *b = (const PoBackend *) arg;
+	int			i;
+
+	po_read_query(b, buf, len);
+	for (i = 0; i < lengthof(query_placeholders); i++)
+	{
+		if (strcmp(buf, query_placeholders[i]) == 0)
+		{
+			buf[0] = '\0';
+			return;
+		}
+	}
+}
+
+/*
+ * Note every busy client backend in the profile: one sample of the
+ * sample_interval in force.  po_pools_build() has set each one's pool.
+ */
+static void
+note_profile(PoSample *s)
+{
+	int			i;
+
+	po_profile_begin_sample(s->now, po_sample_interval);
+	if (!po_profile_enabled)
+		return;
+	for (i = 0; i < s->nbackends; i++)
+	{
+		PoBackend  *b = &s->backends[i];
+		PoProfileKey key;
+		uint8		state;
+
+		if (b->pool < 0)
+			continue;
+		state = po_profile_state_of(b->state);
+		if (state == PO_PROFILE_STATE_NONE)
+			continue;
+
+		memset(&key, 0, sizeof(key));
+		if (b->pool == po_overflow_slot())
+		{
+			/* the overflow pool: keep role and database, for the joins */
+			PoAddr		none;
+
+			memset(&none, 0, sizeof(none));
+			po_make_pool_key(&key.pool, b->dbid, b->roleid, &none, "");
+		}
+		else
+			key.pool = s->pools[b->pool].key;
+		key.pool_slot = b->pool;
+		key.wait_event_info = b->wait_event_info;
+		key.query_id = b->query_id;
+		key.state = state;
+		po_profile_add(b->slot, &key, profile_query, b);
+	}
+}
+
 static void
 publish(PoSample *s, PoServerSample *server, int64 new_conns)
 {
 	uint64		overwritten;
+	int			cur;
 
 	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
 	po_snapshot_publish_locked(s->pools, server);
 	overwritten = po_history_fold_locked(server, new_conns, s->pools);
+	cur = po_history_current();
+	if (cur >= 0)
+		po_profile_fold_locked(po_profile_enabled, cur, po_buckets[cur].seq,
+							   po_buckets[cur].bucket_start);
+	else
+		po_profile_fold_locked(po_profile_enabled, -1, -1, 0);
 	po_detect_publish_locked();
 	po_outcomes_publish_locked(s->now);
 	po_counters_publish_locked(s->now);
@@ -174,9 +256,10 @@ po_sample_once(MemoryContext cycle_cxt)
 	po_pools_probe_pending();
 	drain_intake(s.now);
 	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);
+	s.pools = po_pools_local();
+	note_profile(&s);
 
 	/* episodes and actions; fills server.over[] */
-	s.pools = po_pools_local();
 	s.server = &server;
 	po_detect(&s);
 

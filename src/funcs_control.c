@@ -23,6 +23,7 @@
 #include "events.h"
 #include "guc.h"
 #include "history.h"
+#include "profile.h"
 #include "shmem.h"
 #include "snapshot.h"
 
@@ -120,6 +121,7 @@ po_reset_1_0(PG_FUNCTION_ARGS)
 	po_events_clear_locked();
 	po_history_clear_locked();
 	po_counters_clear_locked();
+	po_profile_clear_locked();
 	LWLockRelease(po_shared->lock);
 
 	/* the sampler drops its own pools and episodes at its next sample */

@@ -28,6 +28,9 @@ int			po_history_interval = 60;
 int			po_max_pools = 64;
 int			po_history_size = 360;
 int			po_max_events = 1000;
+int			po_max_profile_entries = 4096;
+int			po_profile_top = 5;
+bool		po_profile_enabled = true;
 int			po_idle_in_transaction_threshold = 30000;
 int			po_slow_statement_threshold = 10000;
 int			po_long_transaction_threshold = 60000;
@@ -121,6 +124,20 @@ po_define_gucs(void)
 							1000, PO_MAX_EVENTS_MIN, PO_MAX_EVENTS_MAX,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("pool_observer.max_profile_entries",
+							"Sets the number of busy-time profile entries kept.",
+							"Entries beyond this are folded into one other entry per pool.",
+							&po_max_profile_entries,
+							4096, PO_MAX_PROFILE_ENTRIES_MIN, PO_MAX_PROFILE_ENTRIES_MAX,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pool_observer.profile_top",
+							"Sets the number of profile entries kept per pool and history bucket.",
+							"The rest of the pool's busy time in the bucket is kept as one other entry.",
+							&po_profile_top,
+							5, PO_PROFILE_TOP_MIN, PO_PROFILE_TOP_MAX,
+							PGC_POSTMASTER, 0,
+							NULL, NULL, NULL);
 
 	/* Sampling. */
 	DefineCustomBoolVariable("pool_observer.enabled",
@@ -144,6 +161,13 @@ po_define_gucs(void)
 							60, 1, 86400,
 							PGC_SIGHUP, GUC_UNIT_S,
 							NULL, NULL, NULL);
+	DefineCustomBoolVariable("pool_observer.profile",
+							 "Collects the busy-time profile of each pool.",
+							 NULL,
+							 &po_profile_enabled,
+							 true,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 	DefineCustomEnumVariable("pool_observer.sampling_method",
 							 "Sets how the sampler reads backend status.",
 							 "\"direct\" reads the shared status array in place; \"pgstat\" uses the slower snapshot interface.",

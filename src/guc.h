@@ -22,6 +22,10 @@
 #define PO_HISTORY_SIZE_MAX		100000
 #define PO_MAX_EVENTS_MIN		10
 #define PO_MAX_EVENTS_MAX		1000000
+#define PO_MAX_PROFILE_ENTRIES_MIN	4
+#define PO_MAX_PROFILE_ENTRIES_MAX	1000000
+#define PO_PROFILE_TOP_MIN		1
+#define PO_PROFILE_TOP_MAX		100
 
 /* pool_observer.sampling_method */
 #define PO_SAMPLING_DIRECT	0
@@ -31,12 +35,15 @@
 extern int	po_max_pools;
 extern int	po_history_size;
 extern int	po_max_events;
+extern int	po_max_profile_entries;
+extern int	po_profile_top;
 
 /* Sampling */
 extern bool po_enabled;
 extern int	po_sample_interval;
 extern int	po_history_interval;
 extern int	po_sampling_method;
+extern bool po_profile_enabled;
 
 /* Detection thresholds (ms; zero or negative disables) */
 extern int	po_idle_in_transaction_threshold;

@@ -30,6 +30,7 @@
 #include "hooks.h"
 #include "intake.h"
 #include "persist.h"
+#include "profile.h"
 #include "shmem.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -52,6 +53,7 @@ total_shmem_size(void)
 	size = add_size(size, po_history_shmem_size());
 	size = add_size(size, po_intake_shmem_size());
 	size = add_size(size, po_counters_shmem_size());
+	size = add_size(size, po_profile_shmem_size());
 	return size;
 }
 
@@ -79,6 +81,7 @@ po_shmem_startup_hook(void)
 	po_history_shmem_init();
 	po_intake_shmem_init();
 	po_counters_shmem_init();
+	po_profile_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 
 	/*

@@ -308,6 +308,31 @@ EOF
 	                         left(query, 60) AS query, blocked_pids, blocked_by
 	                    FROM pool_observer.events ORDER BY id"
 
+	echo
+	echo "==================== pool_observer.profile: what holds each saturated pool ===================="
+	dpsql -d demo -c "SELECT p.application_name, f.state, f.wait_event_type, f.wait_event,
+	                         round(f.share::numeric, 2) AS share,
+	                         round(f.busy_seconds::numeric, 1) AS busy_s,
+	                         left(f.query, 60) AS query
+	                    FROM pool_observer.pools p
+	                    JOIN LATERAL (SELECT * FROM pool_observer.profile f
+	                                   WHERE NOT f.other AND f.overflow = p.overflow
+	                                     AND f.datname IS NOT DISTINCT FROM p.datname
+	                                     AND f.usename IS NOT DISTINCT FROM p.usename
+	                                     AND f.application_name IS NOT DISTINCT FROM p.application_name
+	                                     AND f.client_addr IS NOT DISTINCT FROM p.client_addr
+	                                   ORDER BY f.busy_seconds DESC LIMIT 1) f ON true
+	                   WHERE p.saturated_since IS NOT NULL
+	                   ORDER BY p.application_name"
+	echo "==================== pool_observer.profile: the leak's busy time ===================="
+	dpsql -d demo -c "SELECT application_name,
+	                         round(coalesce(sum(share) FILTER (WHERE state = 'idle in transaction'), 0)::numeric, 2)
+	                           AS idle_in_transaction_share,
+	                         round(sum(busy_seconds)::numeric, 1) AS busy_s
+	                    FROM pool_observer.profile
+	                   WHERE application_name = 'leaky_worker'
+	                   GROUP BY application_name"
+
 	cat <<EOF
 The demo is running: data in $DEMO/data, server log in $DEMO/log/postgresql.log.
 pgbench (demo_app) runs for 15 s; leaky_worker holds its transaction open and
@@ -315,6 +340,7 @@ blocked_worker waits on it until the demo is stopped.
 
 Connect:  psql -h $DEMO -p $DEMO_PORT -U $PO_PG_USER demo
           then e.g.  SELECT * FROM pool_observer.events;
+                     SELECT * FROM pool_observer.profile ORDER BY busy_seconds DESC;
                      SELECT * FROM pool_observer.terminate_idle_in_transaction('2 s');
 Stop:     make demo-stop
 EOF

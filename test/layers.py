@@ -20,12 +20,12 @@ import sys
 LAYERS = {
     0: ["util", "guc", "statefile", "outcome_classify"],
     1: ["shmem", "kinds", "intake", "events", "snapshot", "history",
-        "counters"],
+        "counters", "profile"],
     2: ["status", "lockgraph", "catalog"],
     3: ["pools", "detect", "policy", "outcomes"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
-        "funcs_control", "funcs_actions", "persist", "module"],
+        "funcs_control", "funcs_actions", "funcs_profile", "persist", "module"],
 }
 
 

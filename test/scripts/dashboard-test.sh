@@ -14,8 +14,9 @@
 #      holding a lock and one waiting on it, one busy, one idle over TCP;
 #      a statement timeout (in "dash_leaky") and a connection refused by a
 #      CONNECTION LIMIT 0 role ("dash_refused");
-#   3. poll with sample_now() until pool_history has 3 buckets for the
-#      leaky pool and events an idle_in_transaction episode;
+#   3. poll with sample_now() until pool_history and profile_history have 3
+#      buckets for the leaky pool, events an idle_in_transaction episode,
+#      profile the busy session's PgSleep, and the outcomes are counted;
 #   4. dashboard_queries.py as a pg_monitor-only role (what the README asks
 #      of the Grafana data source): PASS/FAIL per panel query.
 #
@@ -72,7 +73,7 @@ PGAPPNAME=dash_refused po_as_pg_user psql -X -q -h "$sock" -p "$TC_PORT" \
 	{ TC_FAILED=1; po_die "dash_refused connected despite CONNECTION LIMIT 0"; }
 
 po_log "waiting for history buckets and events"
-tc_poll 60 "3 history buckets and an idle_in_transaction episode" "
+tc_poll 60 "3 history and profile buckets and an idle_in_transaction episode" "
 SELECT (SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history
          WHERE application_name = 'dash_leaky') >= 3
    AND (SELECT count(DISTINCT bucket_start) FROM pool_observer.server_history) >= 3
@@ -83,7 +84,11 @@ SELECT (SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history
    AND (SELECT count(*) FROM pool_observer.events
          WHERE kind = 'statement_timeout' AND application_name = 'dash_leaky') > 0
    AND (SELECT sum(refused_connections) FROM pool_observer.pool_counters
-         WHERE application_name = 'dash_refused') > 0" ||
+         WHERE application_name = 'dash_refused') > 0
+   AND (SELECT count(DISTINCT bucket_start) FROM pool_observer.profile_history
+         WHERE application_name = 'dash_leaky' AND state = 'idle in transaction') >= 3
+   AND (SELECT count(*) FROM pool_observer.profile
+         WHERE application_name = 'dash_busy' AND wait_event = 'PgSleep') > 0" ||
 	{ TC_FAILED=1; exit 1; }
 
 mapfile -t psql_argv < <(TC_PSQL_USER=grafana_reader tc_psql_argv)

@@ -27,6 +27,7 @@ set -uo pipefail
 cd "$PO_ROOT" || exit 1
 
 queries="$PO_ROOT/contrib/postgres_exporter/queries.yaml"
+queries_top="$PO_ROOT/contrib/postgres_exporter/queries-profile-top.yaml"
 rules="$PO_ROOT/contrib/prometheus/alerts.yml"
 rules_test="$PO_ROOT/contrib/prometheus/alerts_test.yml"
 exporter="$(command -v prometheus-postgres-exporter || command -v postgres_exporter)"
@@ -66,6 +67,7 @@ trap 'exit 143' TERM
 
 # 2. The cluster.
 tc_start pool_observer-exporter \
+	"compute_query_id = on" \
 	"pool_observer.sample_interval = 100ms" \
 	"pool_observer.history_interval = 1s" \
 	"pool_observer.idle_in_transaction_threshold = 1s" \
@@ -106,7 +108,8 @@ SELECT (SELECT idle_in_transaction = 3 AND saturated_since IS NOT NULL
 
 # 4. The exporter, as the cluster user, reading a copy of the queries file
 # (the checkout may not be readable by that user).
-cp "$queries" "$TC_DIR/queries.yaml" && chmod 644 "$TC_DIR/queries.yaml"
+# The opt-in top query ids file is appended, as its header says to do.
+cat "$queries" "$queries_top" >"$TC_DIR/queries.yaml" && chmod 644 "$TC_DIR/queries.yaml"
 eport="$(tc_free_port)"
 DATA_SOURCE_NAME="host=127.0.0.1 port=$TC_PORT user=pool_observer_exporter dbname=postgres sslmode=disable" \
 	po_as_pg_user "$exporter" \
@@ -258,6 +261,25 @@ for action in ["none", "terminated", "cancelled", "would_terminate",
            action=action)
 expect("episodes without action", "pool_observer_actions_total", ">=", 3,
        action="none")
+
+PR = "pool_observer_profile_"
+expect("leaky pool busy time idle in transaction (Client wait)",
+       PR + "busy_seconds_total", ">", 0, state="idle in transaction",
+       wait_event_type="Client", **leaky)
+expect("leaky pool busy samples", PR + "samples_total", ">", 0,
+       state="idle in transaction", **leaky)
+for s in find(PR + "busy_seconds_total"):
+    record(set(s[1]) == POOL_LABELS | {"state", "wait_event_type"} and
+           "query_id" not in s[1],
+           "profile labels (no query_id by default): %s" % s[1])
+expect("opt-in top query ids of the leaky pool",
+       "pool_observer_profile_top_busy_seconds_total", ">", 0, **leaky)
+per_pool = {}
+for s in find("pool_observer_profile_top_busy_seconds_total"):
+    key = tuple(sorted((k, v) for k, v in s[1].items() if k != "query_id"))
+    per_pool[key] = per_pool.get(key, 0) + 1
+record(all(n <= 5 for n in per_pool.values()),
+       "at most 5 query ids per pool: %s" % sorted(per_pool.values()))
 
 W = "pool_observer_worker_"
 expect("worker sampled", W + "samples_total", ">", 0)
