@@ -13,6 +13,7 @@ use Exporter 'import';
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(run_in start_in poll_sample set_conf);
+our @EXPORT_OK = qw(client_session wait_until);
 
 # Run SQL in a session and wait for it, sending nothing after it
 # (BackgroundPsql::query would send a lone ";" that becomes the last query).
@@ -75,6 +76,36 @@ sub set_conf
 	$mon->query_safe('SELECT pool_observer.sample_now()')
 	  unless $conf =~ /enabled\s*=\s*off/;
 	return;
+}
+
+# A psql session in the background on $node as $user (default: the test
+# user) with application_name $app.  Its backend pid is kept in $s->{pid}.
+sub client_session
+{
+	my ($node, $app, $user, $db) = @_;
+	my $conn = $node->connstr($db // 'postgres') . " application_name='$app'";
+	$conn .= " user=$user" if defined $user;
+	my $s = $node->background_psql(
+		$db // 'postgres',
+		on_error_stop => 0,
+		extra_params => [ '-d', $conn ]);
+	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
+	return $s;
+}
+
+# Call $cond until it returns true or $secs seconds have passed; returns
+# the last result.
+sub wait_until
+{
+	my ($cond, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	my $got;
+
+	until (($got = $cond->()) || time > $deadline)
+	{
+		usleep(50_000);
+	}
+	return $got;
 }
 
 1;
