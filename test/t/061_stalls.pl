@@ -116,6 +116,7 @@ SKIP:
 		q{SELECT status || ' ' || (last_sample_at > now()) FROM pool_observer.health});
 	unlink("$clock_file.$monpid");
 	usleep(50_000);
+	note "item 4: health as seen 1 h in the past: '$health'";
 	isnt($health, 'ok t',
 		'item 4: a last_sample_at in the future is not reported as ok');
 
@@ -168,10 +169,21 @@ search_path = 'no_such_schema'
 });
 $node->restart;
 $mon = $node->background_psql('postgres');
-my $wpid = $mon->query_safe('SELECT pid FROM pool_observer.worker');
 my $writer = client_session($node, 'item5_writer');
 run_in($writer,
 	"BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE;\nINSERT INTO w VALUES (1);");
+# a sampler started now must read the catalog while the writer is open
+my $old_wpid = $mon->query_safe('SELECT pid FROM pool_observer.worker');
+$mon->query_safe("SELECT pg_terminate_backend($old_wpid)");
+my $wpid;
+ok( wait_until(
+		sub {
+			$wpid = $mon->query_safe(
+				'SELECT coalesce(pid, 0) FROM pool_observer.worker');
+			$wpid != 0 && $wpid != $old_wpid;
+		},
+		20),
+	'item 5: the sampler restarts while the serializable writer is open');
 # a role the sampler has not seen makes it read pg_authid now
 $node->safe_psql('postgres',
 	'CREATE ROLE regress_item5 LOGIN; GRANT pg_monitor TO regress_item5;');
@@ -199,6 +211,7 @@ $standby->append_conf('postgresql.conf',
 $standby->start;
 $node->wait_for_catchup($standby);
 my $smon = $standby->background_psql('postgres');
+$smon->query_safe("SET default_transaction_isolation = 'read committed'");
 my $spid;
 ok( wait_until(
 		sub {
