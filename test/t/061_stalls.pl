@@ -117,7 +117,7 @@ SKIP:
 	unlink("$clock_file.$monpid");
 	usleep(50_000);
 	note "item 4: health as seen 1 h in the past: '$health'";
-	isnt($health, 'ok t',
+	unlike($health, qr/^ok (t|true)$/,
 		'item 4: a last_sample_at in the future is not reported as ok');
 
 	# the whole server steps back 1 h
@@ -222,10 +222,9 @@ ok( wait_until(
 		10),
 	'item 5: the sampler runs on the standby');
 my $slog = -s $standby->logfile;
-# a role the standby's sampler has not seen yet
-$node->safe_psql('postgres', 'CREATE ROLE regress_item5s LOGIN');
-$node->wait_for_catchup($standby);
-my $snew = client_session($standby, 'item5_standby', 'regress_item5s');
+# a client to sample (as the test role, whose settings override the
+# serializable default)
+my $snew = client_session($standby, 'item5_standby');
 cmp_ok(samples_advance(20, 10, $smon), '>=', 20,
 	'item 5: samples keep coming on a standby with default_transaction_isolation = serializable'
 );
