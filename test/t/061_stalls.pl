@@ -25,7 +25,7 @@
 #	   standby with default_transaction_isolation = serializable: samples
 #	   keep coming, the worker pid is stable for more than its 5 s restart
 #	   time, no 'cannot use serializable mode in a hot standby' in the log.
-#  item 6: 8 sessions (pgbench) looping SELECT count(*) FROM
+#  item 6: 8 sessions looping (a DO loop each) SELECT count(*) FROM
 #	   pool_observer.events with max_events = 100000: samples advance at
 #	   no less than a quarter of the configured rate (sample_interval 100
 #	   ms).  max_events = 1000000 (the top of the range) would need about
@@ -40,8 +40,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in poll_sample set_conf client_session wait_until);
-use IPC::Run;
+use PoTest qw(run_in start_in poll_sample set_conf client_session wait_until);
 use Time::HiRes qw(time usleep);
 
 my $tmp = PostgreSQL::Test::Utils::tempdir();
@@ -264,21 +263,15 @@ pool_observer.max_events = 100000
 });
 $node->restart;
 $mon = $node->background_psql('postgres');
-my $script = "$tmp/readers.sql";
-open(my $fh, '>', $script) or die;
-print $fh "SELECT count(*) FROM pool_observer.events;\n";
-close($fh);
-my ($out, $err) = ('', '');
-my $pgbench = IPC::Run::start(
-	[
-		'pgbench', '-n', '-c', '8', '-j', '2', '-T', '20', '-f', $script,
-		'-h', $node->host, '-p', $node->port, 'postgres'
-	],
-	'>', \$out, '2>', \$err);
+# eight clients, each looping over the events view inside one statement
+my @readers = map { client_session($node, 'item6_reader') } 1 .. 8;
+start_in($_,
+	q{DO $$ BEGIN LOOP PERFORM count(*) FROM pool_observer.events; END LOOP; END $$;})
+  for @readers;
 ok( wait_until(
 		sub {
 			$mon->query_safe(
-				q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgbench' AND query LIKE '%pool_observer.events%'}
+				q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'item6_reader' AND state = 'active'}
 			) >= 8;
 		},
 		15),
@@ -290,8 +283,9 @@ my $el6 = time - $t6;
 cmp_ok($got6, '>=', 15,
 	sprintf('item 6: samples advance during the reader storm (%d in %.1f s, 10/s configured)',
 		$got6, $el6));
-$pgbench->kill_kill;
-$pgbench->finish;
+$mon->query_safe(
+	q{SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE application_name = 'item6_reader'});
+eval { $_->quit } for @readers;
 
 $mon->quit;
 $node->stop;
