@@ -85,19 +85,35 @@ drain_intake(TimestampTz now)
 	return conns;
 }
 
-static void
-publish(PoSample *s, PoServerSample *server, int64 new_conns)
+/*
+ * Publish the sample: pools, history and changed episodes at once.  A
+ * reset() since the sample began (generation is the one read at its start)
+ * makes this a no-op: the sample was computed from the pools and episodes
+ * reset() dropped, and publishing it would bring them back.  reset()
+ * changes the generation with the lock held exclusively, so the check
+ * under the lock cannot miss one.  Returns false if nothing was published.
+ */
+static bool
+publish(PoSample *s, PoServerSample *server, int64 new_conns, uint32 generation)
 {
-	uint64		overwritten;
+	uint64		overwritten = 0;
+	bool		current;
 
-	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
-	po_snapshot_publish_locked(s->pools, server);
-	overwritten = po_history_fold_locked(server, new_conns, s->pools);
-	po_detect_publish_locked();
-	LWLockRelease(po_shared->lock);
+	po_lock_exclusive();
+	SpinLockAcquire(&po_shared->mutex);
+	current = po_shared->reset_generation == generation;
+	SpinLockRelease(&po_shared->mutex);
+	if (current)
+	{
+		po_snapshot_publish_locked(s->pools, server);
+		overwritten = po_history_fold_locked(server, new_conns, s->pools);
+		po_detect_publish_locked();
+	}
+	po_unlock_exclusive();
 
 	if (overwritten > 0)
 		po_count(history_overwritten, overwritten);
+	return current;
 }
 
 static void
@@ -172,8 +188,8 @@ po_sample_once(MemoryContext cycle_cxt)
 	s.server = &server;
 	po_detect(&s);
 
-	publish(&s, &server, new_conns);
-	po_detect_after_publish();
+	if (publish(&s, &server, new_conns, generation))
+		po_detect_after_publish();
 
 	po_catalog_end_cycle();
 

@@ -22,6 +22,7 @@
 #define PO_HISTORY_SIZE_MAX		100000
 #define PO_MAX_EVENTS_MIN		10
 #define PO_MAX_EVENTS_MAX		1000000
+#define PO_MAX_ACTIONS_PER_MINUTE_MAX	10000
 
 /* pool_observer.sampling_method */
 #define PO_SAMPLING_DIRECT	0
