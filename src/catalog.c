@@ -308,6 +308,23 @@ po_database_oid(const char *name)
 	return name_to_oid(&db_by_name, name);
 }
 
+/*
+ * Make the next lookups reflect every role and database change committed
+ * so far: a decision to act (policy.c) must not use a superuser flag or a
+ * role name up to a minute old.  The invalidation messages of pg_authid
+ * and pg_database tell whether anything changed since the maps were built;
+ * only then are they rebuilt, so a steady catalog costs nothing.  In a
+ * backend, the syscache is brought up to date the same way.
+ */
+void
+po_catalog_refresh(void)
+{
+	catalog_xact_begin();
+	AcceptInvalidationMessages();
+	if (!have_database() && (role_by_oid == NULL || maps_stale))
+		build_maps();
+}
+
 /* Forget the cached names: the next lookup reads the catalogs again. */
 void
 po_catalog_forget(void)

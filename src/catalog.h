@@ -16,6 +16,7 @@
 extern void po_catalog_begin_cycle(void);
 extern void po_catalog_end_cycle(void);
 extern void po_catalog_forget(void);
+extern void po_catalog_refresh(void);
 extern const char *po_role_name(Oid roleid);
 extern bool po_role_is_superuser(Oid roleid);
 extern const char *po_database_name(Oid dbid);

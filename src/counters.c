@@ -238,10 +238,10 @@ po_counters_copy(PoCounterRow *rows)
 {
 	int			n;
 
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	memcpy(rows, ctrs->rows, sizeof(PoCounterRow) * po_pool_slots());
 	n = ctrs->nused;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 	return n;
 }
 

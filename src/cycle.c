@@ -162,29 +162,45 @@ note_profile(PoSample *s)
 	}
 }
 
-static void
-publish(PoSample *s, PoServerSample *server, int64 new_conns)
+/*
+ * Publish the sample: pools, history and changed episodes at once.  A
+ * reset() since the sample began (generation is the one read at its start)
+ * makes this a no-op: the sample was computed from the pools and episodes
+ * reset() dropped, and publishing it would bring them back.  reset()
+ * changes the generation with the lock held exclusively, so the check
+ * under the lock cannot miss one.  Returns false if nothing was published.
+ */
+static bool
+publish(PoSample *s, PoServerSample *server, int64 new_conns, uint32 generation)
 {
-	uint64		overwritten;
+	uint64		overwritten = 0;
+	bool		current;
 	int			cur;
 
-	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
-	po_snapshot_publish_locked(s->pools, server);
-	overwritten = po_history_fold_locked(server, new_conns, s->pools);
-	cur = po_history_current();
-	if (cur >= 0)
-		po_profile_fold_locked(po_profile_enabled, cur, po_buckets[cur].seq,
-							   po_buckets[cur].bucket_start);
-	else
-		po_profile_fold_locked(po_profile_enabled, -1, -1, 0);
-	po_detect_publish_locked();
-	po_outcomes_publish_locked(s->now);
-	po_counters_publish_locked(s->now);
-	LWLockRelease(po_shared->lock);
+	po_lock_exclusive();
+	SpinLockAcquire(&po_shared->mutex);
+	current = po_shared->reset_generation == generation;
+	SpinLockRelease(&po_shared->mutex);
+	if (current)
+	{
+		po_snapshot_publish_locked(s->pools, server);
+		overwritten = po_history_fold_locked(server, new_conns, s->pools);
+		cur = po_history_current();
+		if (cur >= 0)
+			po_profile_fold_locked(po_profile_enabled, cur, po_buckets[cur].seq,
+								   po_buckets[cur].bucket_start);
+		else
+			po_profile_fold_locked(po_profile_enabled, -1, -1, 0);
+		po_detect_publish_locked();
+		po_outcomes_publish_locked(s->now);
+		po_counters_publish_locked(s->now);
+	}
+	po_unlock_exclusive();
 	po_outcomes_log();
 
 	if (overwritten > 0)
 		po_count(history_overwritten, overwritten);
+	return current;
 }
 
 static void
@@ -263,8 +279,8 @@ po_sample_once(MemoryContext cycle_cxt)
 	s.server = &server;
 	po_detect(&s);
 
-	publish(&s, &server, new_conns);
-	po_detect_after_publish();
+	if (publish(&s, &server, new_conns, generation))
+		po_detect_after_publish();
 
 	po_catalog_end_cycle();
 

@@ -54,10 +54,14 @@ typedef struct PoEpisode
 	bool		log_action;
 	bool		acted;			/* a final action was recorded */
 	bool		suppressed_once;
+	char		why[128];		/* the action's reason, kept in ev.detail */
 	PoEvent		ev;
 } PoEpisode;
 
 static HTAB *episodes = NULL;
+
+/* Events copied at a time when taking over. */
+#define PO_TAKE_OVER_CHUNK	256
 static uint64 cycle = 0;
 
 void
@@ -96,54 +100,90 @@ ensure_episodes(void)
 void
 po_detect_take_over(void)
 {
+	PoEvent    *chunk = palloc(sizeof(PoEvent) * PO_TAKE_OVER_CHUNK);
+	PoEvent    *to_end = NULL;
+	int			nend = 0;
+	int			maxend = 0;
+	int			pos = 0;
 	int			i;
 
 	ensure_episodes();
-	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
-	for (i = 0; i < po_max_events; i++)
+
+	/*
+	 * Copy the ring a chunk at a time under the lock held shared, and build
+	 * the episode table outside it: a hash insert may allocate (and fail),
+	 * which must never happen with the lock held.
+	 */
+	while (pos < po_max_events)
 	{
-		PoEvent    *ev = &po_events[i];
-		PoEpisodeKey key;
-		PoEpisode  *ep;
-		bool		found;
+		int			n = po_events_copy_chunk(&pos, chunk, PO_TAKE_OVER_CHUNK);
 
-		if (ev->id == 0 || ev->ended_at != 0)
-			continue;
-		if (ev->has_pool ||
-			(ev->pid == 0 && ev->kind != PO_EVENT_SERVER_CONNECTIONS_HIGH))
+		for (i = 0; i < n; i++)
 		{
-			ev->ended_at = ev->last_seen_at;
-			continue;
-		}
+			PoEvent    *ev = &chunk[i];
+			PoEpisodeKey key;
+			PoEpisode  *ep;
+			bool		found = false;
 
-		/* as session_episode() and po_detect() make them */
-		memset(&key, 0, sizeof(key));
-		key.kind = ev->kind;
-		if (ev->pid != 0)
-		{
-			key.pid = ev->pid;
-			key.backend_start = ev->backend_start;
-			key.cond_start = ev->started_at;
-		}
+			if (ev->ended_at != 0)
+				continue;
+			if (!ev->has_pool &&
+				(ev->pid != 0 || ev->kind == PO_EVENT_SERVER_CONNECTIONS_HIGH))
+			{
+				/* as session_episode() and po_detect() make them */
+				memset(&key, 0, sizeof(key));
+				key.kind = ev->kind;
+				if (ev->pid != 0)
+				{
+					key.pid = ev->pid;
+					key.backend_start = ev->backend_start;
+					key.cond_start = ev->started_at;
+				}
+				ep = hash_search(episodes, &key, HASH_ENTER, &found);
+				if (!found)
+				{
+					const char *why;
 
-		ep = hash_search(episodes, &key, HASH_ENTER, &found);
-		if (found)
-		{
-			/* a duplicate can only be stale: end it */
-			ev->ended_at = ev->last_seen_at;
-			continue;
+					memset(((char *) ep) + sizeof(PoEpisodeKey), 0,
+						   sizeof(PoEpisode) - sizeof(PoEpisodeKey));
+					memcpy(&ep->ev, ev, sizeof(PoEvent));
+					ep->seen_cycle = cycle;
+					ep->suppressed_once = ev->action == PO_ACTION_SUPPRESSED;
+					ep->acted = ev->action != PO_ACTION_NONE &&
+						ev->action != PO_ACTION_SUPPRESSED;
+					/* the reason record_action() appended, kept across samples */
+					why = strstr(ep->ev.detail, "action: ");
+					if (why != NULL)
+						strlcpy(ep->why, why + strlen("action: "), sizeof(ep->why));
+					continue;
+				}
+				/* a duplicate can only be stale: end it */
+			}
+
+			/* pool episodes, and stale duplicates, end now */
+			if (nend == maxend)
+			{
+				maxend = Max(maxend * 2, 16);
+				to_end = to_end == NULL ? palloc(sizeof(PoEvent) * maxend) :
+					repalloc(to_end, sizeof(PoEvent) * maxend);
+			}
+			memcpy(&to_end[nend], ev, sizeof(PoEvent));
+			to_end[nend].ended_at = to_end[nend].last_seen_at;
+			nend++;
 		}
-		memset(((char *) ep) + sizeof(PoEpisodeKey), 0,
-			   sizeof(PoEpisode) - sizeof(PoEpisodeKey));
-		memcpy(&ep->ev, ev, sizeof(PoEvent));
-		ep->seen_cycle = cycle;
-		ep->suppressed_once = ev->action == PO_ACTION_SUPPRESSED;
-		ep->acted = ev->action != PO_ACTION_NONE &&
-			ev->action != PO_ACTION_SUPPRESSED;
+		CHECK_FOR_INTERRUPTS();
 	}
-	LWLockRelease(po_shared->lock);
-}
+	pfree(chunk);
 
+	if (nend > 0)
+	{
+		po_lock_exclusive();
+		for (i = 0; i < nend; i++)
+			po_event_update_locked(&to_end[i]);
+		po_unlock_exclusive();
+		pfree(to_end);
+	}
+}
 
 /* ---------------------------------------------------------------------
  * Episodes
@@ -160,6 +200,7 @@ po_fill_event_session(PoEvent *ev, const PoBackend *be)
 	ev->pid = be->pid;
 	ev->backend_start = be->backend_start;
 	ev->query_id = be->query_id;
+	ev->roleid = be->roleid;
 	ev->addr = be->addr;
 	strlcpy(ev->datname, dat ? dat : "", NAMEDATALEN);
 	strlcpy(ev->usename, usr ? usr : "", NAMEDATALEN);
@@ -218,16 +259,29 @@ set_pids(int32 *dst, int16 *ndst, const int *src, int n)
 	*ndst = (int16) n;
 }
 
+/* Append the action's reason to the event's detail. */
+static void
+append_why(PoEvent *ev, const char *why)
+{
+	Size		len = strlen(ev->detail);
+
+	if (why[0] != '\0')
+		snprintf(ev->detail + len, PO_DETAIL_LEN - len,
+				 "%saction: %s", len > 0 ? "; " : "", why);
+}
+
+/*
+ * Record an action and its reason.  The reason stays in the detail even
+ * when the kind rewrites its detail every sample (see detect_sessions()).
+ */
 static void
 record_action(PoSample *s, PoEpisode *ep, PoAction action, const char *why)
 {
 	ep->ev.action = action;
 	ep->ev.action_at = s->now;
 	ep->log_action = true;
-	if (why != NULL && why[0] != '\0')
-		snprintf(ep->ev.detail + strlen(ep->ev.detail),
-				 PO_DETAIL_LEN - strlen(ep->ev.detail),
-				 "%saction: %s", ep->ev.detail[0] ? "; " : "", why);
+	strlcpy(ep->why, why != NULL ? why : "", sizeof(ep->why));
+	append_why(&ep->ev, ep->why);
 }
 
 /* A session episode past its kind's action delay: apply the policy. */
@@ -267,8 +321,12 @@ consider_action(PoSample *s, int bi, PoEpisode *ep, const PoKindInfo *k)
 			if (po_signal_session(b, k))
 				record_action(s, ep, action, NULL);
 			else
+			{
+				/* no signal sent: the rate-limit slot is not used up */
+				po_policy_give_back();
 				record_action(s, ep, PO_ACTION_FAILED,
 							  "the session changed or ended before the signal");
+			}
 			break;
 		default:
 			record_action(s, ep, action, why);
@@ -403,7 +461,10 @@ detect_sessions(PoSample *s)
 				s->server->over[k]++;
 			ep = session_episode(s, i, k, t);
 			if (kind->detail != NULL)
+			{
 				kind->detail(&ep->ev, &s->backends[i]);
+				append_why(&ep->ev, ep->why);
+			}
 			if (kind->signal != PO_SIGNAL_NONE)
 				consider_action(s, i, ep, kind);
 		}

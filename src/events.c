@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "utils/timestamp.h"
 #include "storage/shmem.h"
 
 #include "events.h"
@@ -85,13 +86,6 @@ po_events_next_id_locked(void)
 	return ring->next_event_id;
 }
 
-/* After loading saved events; the postmaster, before anyone else runs. */
-void
-po_events_restore_next_id(uint64 next_id)
-{
-	ring->next_event_id = Max(next_id, 1);
-}
-
 /*
  * Add an event to the ring and return its id.  Caller holds the lock
  * exclusively.
@@ -145,7 +139,7 @@ po_events_copy_chunk(int *pos, PoEvent *buf, int max)
 
 	if (*pos >= po_max_events)
 		return 0;
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	/* the oldest slot is the one the next event will take */
 	start = (int) ((ring->next_event_id - 1) % po_max_events);
 	first = (start + *pos) % po_max_events;
@@ -154,9 +148,164 @@ po_events_copy_chunk(int *pos, PoEvent *buf, int max)
 	for (i = 0; i < len; i++)
 		if (po_events[first + i].id != 0)
 			memcpy(&buf[n++], &po_events[first + i], sizeof(PoEvent));
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 	*pos += len;
 	return n;
+}
+
+/* Used slots; the postmaster after loading, or a caller holding the lock. */
+int
+po_events_count_used(void)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < po_max_events; i++)
+		if (po_events[i].id != 0)
+			n++;
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * The events section of the state file
+ *
+ * Payload: a PoEventsSection, then nevents events, oldest (lowest id)
+ * first.  Only used slots are written.  The section's version changes
+ * whenever PoEvent does; another version is skipped, not misread.
+ * ---------------------------------------------------------------------
+ */
+typedef struct PoEventsSection
+{
+	uint32		sizeof_event;
+	int32		nevents;
+	uint64		next_event_id;
+} PoEventsSection;
+
+/* The largest events section the current settings can make. */
+Size
+po_events_state_max_size(void)
+{
+	return add_size(sizeof(PoEventsSection),
+					mul_size(sizeof(PoEvent), po_max_events));
+}
+
+/*
+ * Write the used slots, oldest first.  The postmaster, once every other
+ * process has exited: no lock needed.
+ */
+void
+po_events_save(PoStateFile *sf)
+{
+	PoEventsSection hdr;
+	int			start = (int) ((ring->next_event_id - 1) % po_max_events);
+	int			i;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.sizeof_event = sizeof(PoEvent);
+	hdr.nevents = po_events_count_used();
+	hdr.next_event_id = ring->next_event_id;
+	po_state_put(sf, &hdr, sizeof(hdr));
+	for (i = 0; i < po_max_events; i++)
+	{
+		PoEvent    *ev = &po_events[(start + i) % po_max_events];
+
+		if (ev->id != 0)
+			po_state_put(sf, ev, sizeof(PoEvent));
+	}
+}
+
+static bool
+terminated(const char *s, Size len)
+{
+	return memchr(s, '\0', len) != NULL;
+}
+
+static bool
+valid_bool(const bool *b)
+{
+	return *((const uint8 *) b) <= 1;
+}
+
+static bool
+valid_timestamp(TimestampTz t)
+{
+	return t == 0 || IS_VALID_TIMESTAMP(t);
+}
+
+/* Is every field of a saved event in its range? */
+static bool
+valid_event(const PoEvent *ev, uint64 next_event_id)
+{
+	return ev->id > 0 && ev->id < next_event_id &&
+		ev->kind >= 0 && ev->kind < PO_NUM_EVENT_KINDS &&
+		ev->action >= 0 && ev->action < PO_NUM_ACTIONS &&
+		ev->pid >= 0 &&
+		ev->detected_at != 0 && ev->last_seen_at != 0 &&
+		valid_timestamp(ev->detected_at) && valid_timestamp(ev->started_at) &&
+		valid_timestamp(ev->last_seen_at) && valid_timestamp(ev->ended_at) &&
+		valid_timestamp(ev->action_at) && valid_timestamp(ev->backend_start) &&
+		(ev->addr.family == 0 || ev->addr.family == 4 || ev->addr.family == 6) &&
+		valid_bool(&ev->has_pool) && valid_bool(&ev->overflow) &&
+		ev->nblocked >= 0 && ev->nblocked <= PO_MAX_PIDS &&
+		ev->nblockers >= 0 && ev->nblockers <= PO_MAX_PIDS &&
+		terminated(ev->datname, NAMEDATALEN) &&
+		terminated(ev->usename, NAMEDATALEN) &&
+		terminated(ev->appname, NAMEDATALEN) &&
+		terminated(ev->detail, PO_DETAIL_LEN) &&
+		terminated(ev->query, PO_QUERY_LEN);
+}
+
+/*
+ * Restore the saved events, keeping the newest that fit the current ring.
+ * Every field is checked first; anything out of range makes the whole
+ * section (and so the file) invalid.  The postmaster, before anyone else
+ * runs; on PO_STATE_INVALID the caller clears the ring.
+ */
+PoStateLoad
+po_events_load(PoStateFile *sf, uint32 version)
+{
+	PoEventsSection hdr;
+	PoEvent		ev;
+	uint64		prev_id = 0;
+	int			i;
+
+	if (version != PO_EVENTS_SECTION_VERSION)
+		return PO_STATE_SKIPPED;
+	if (!po_state_get(sf, &hdr, sizeof(hdr)))
+		return PO_STATE_INVALID;
+	if (hdr.sizeof_event != sizeof(PoEvent))
+		return PO_STATE_SKIPPED;
+	if (hdr.nevents < 0 || hdr.next_event_id == 0 ||
+		hdr.next_event_id > (uint64) PG_INT64_MAX ||
+		(uint64) hdr.nevents >= hdr.next_event_id ||
+		sf->remaining != (uint64) hdr.nevents * sizeof(PoEvent))
+		return PO_STATE_INVALID;
+
+	for (i = 0; i < hdr.nevents; i++)
+	{
+		if (!po_state_get(sf, &ev, sizeof(ev)) ||
+			!valid_event(&ev, hdr.next_event_id) || ev.id <= prev_id)
+			return PO_STATE_INVALID;
+		prev_id = ev.id;
+		if (ev.id + po_max_events < hdr.next_event_id)
+			continue;			/* too old for the current ring */
+		/* nobody watches an episode across a restart: it ended there */
+		if (ev.ended_at == 0)
+			ev.ended_at = ev.last_seen_at;
+		memcpy(&po_events[(ev.id - 1) % po_max_events], &ev, sizeof(PoEvent));
+	}
+	ring->next_event_id = hdr.next_event_id;
+	po_shared->events_total = hdr.next_event_id - 1;
+	return PO_STATE_LOADED;
+}
+
+/* Forget whatever a load restored, ids too; the postmaster. */
+void
+po_events_state_clear(void)
+{
+	memset(po_events, 0, mul_size(sizeof(PoEvent), po_max_events));
+	ring->next_event_id = 1;
+	po_shared->events_total = 0;
 }
 
 const char *

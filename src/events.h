@@ -14,6 +14,7 @@
 #ifndef PO_EVENTS_H
 #define PO_EVENTS_H
 
+#include "statefile.h"
 #include "types.h"
 
 /* Fixed sizes of stored strings and arrays. */
@@ -50,6 +51,7 @@ typedef struct PoEvent
 	TimestampTz action_at;
 	TimestampTz backend_start;
 	uint64		query_id;
+	Oid			roleid;			/* the session's role: who may read query */
 	PoAddr		addr;
 	bool		has_pool;		/* pool-level or session-level */
 	bool		overflow;
@@ -74,8 +76,15 @@ extern void po_events_clear_locked(void);
 extern uint64 po_event_insert_locked(PoEvent *ev);
 extern void po_event_update_locked(const PoEvent *ev);
 extern uint64 po_events_next_id_locked(void);
-extern void po_events_restore_next_id(uint64 next_id);
 extern int	po_events_copy_chunk(int *pos, PoEvent *buf, int max);
+extern int	po_events_count_used(void);
+
+/* The events section of the state file (see persist.c). */
+#define PO_EVENTS_SECTION_VERSION	2
+extern Size po_events_state_max_size(void);
+extern void po_events_save(PoStateFile *sf);
+extern PoStateLoad po_events_load(PoStateFile *sf, uint32 version);
+extern void po_events_state_clear(void);
 
 extern const char *po_action_name(int action);
 extern void po_event_log(const PoEvent *ev, const char *what);

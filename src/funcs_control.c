@@ -116,17 +116,20 @@ po_reset_1_0(PG_FUNCTION_ARGS)
 				errmsg("permission denied to reset pool_observer"),
 				errdetail("Only superusers may reset pool_observer."));
 
-	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
+	/*
+	 * The sampler drops its own pools and episodes at its next sample, and
+	 * does not publish a sample begun before this: the generation changes
+	 * under the lock, where the sampler checks it before publishing.
+	 */
+	po_lock_exclusive();
 	po_snapshot_clear_locked();
 	po_events_clear_locked();
 	po_history_clear_locked();
 	po_counters_clear_locked();
 	po_profile_clear_locked();
-	LWLockRelease(po_shared->lock);
-
-	/* the sampler drops its own pools and episodes at its next sample */
 	SpinLockAcquire(&po_shared->mutex);
 	po_shared->reset_generation++;
 	SpinLockRelease(&po_shared->mutex);
+	po_unlock_exclusive();
 	PG_RETURN_VOID();
 }

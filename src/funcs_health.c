@@ -66,14 +66,20 @@ add_reason(PoReasons *r, int level, const char *fmt,...)
 	r->level = Max(r->level, level);
 }
 
-/* Is the sampler alive and recent?  A stale sampler counts as stopped. */
+/*
+ * Is the sampler alive and recent?  A stale sampler counts as stopped.  A
+ * last sample in the future (more than a second, for the skew between
+ * taking the time and publishing it) means the clock stepped back: the
+ * sample's age is unknown, so it is not fresh either.
+ */
 static bool
 sampler_fresh(pid_t pid, TimestampTz last, TimestampTz now)
 {
 	int64		limit_us = Max((int64) 5 * po_sample_interval * 1000,
 							   (int64) 2 * USECS_PER_SEC);
 
-	return pid != 0 && last != 0 && now - last <= limit_us;
+	return pid != 0 && last != 0 && now - last <= limit_us &&
+		last - now <= USECS_PER_SEC;
 }
 
 static void
@@ -85,6 +91,9 @@ sampler_reasons(PoReasons *r, pid_t pid, TimestampTz last)
 		add_reason(r, 2, "sampler is not running");
 	else if (!po_enabled)
 		add_reason(r, 1, "sampling is disabled (pool_observer.enabled = off)");
+	else if (last > now && !sampler_fresh(pid, last, now))
+		add_reason(r, 2, "last sample is %.1f s in the future (the clock stepped back)",
+				   (double) (last - now) / USECS_PER_SEC);
 	else if (!sampler_fresh(pid, last, now))
 		add_reason(r, 2, "sampler has not sampled for %.1f s",
 				   last == 0 ? 0.0 : (double) (now - last) / USECS_PER_SEC);

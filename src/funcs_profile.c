@@ -292,14 +292,14 @@ po_profile_history_1_1(PG_FUNCTION_ARGS)
 			bool		keys_ok;
 			int			s;
 
-			LWLockAcquire(po_shared->lock, LW_SHARED);
+			po_lock_shared();
 			po_profile_copy_bucket_locked(b, first, &copy);
 			keys_ok = copy.seq != -1 && b < po_history_size &&
 				po_buckets[b].seq == copy.seq && nslots == po_pool_slots();
 			if (keys_ok)
 				for (s = 0; s < copy.nslots; s++)
 					keys[s] = po_hist_row(b, first + s)->key;
-			LWLockRelease(po_shared->lock);
+			po_unlock_shared();
 
 			/* empty, or started over while we read it: done with it */
 			if (copy.seq == -1 || (seq != -1 && copy.seq != seq))

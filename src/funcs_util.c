@@ -125,10 +125,21 @@ po_timestamp_or_null(TimestampTz t, bool *isnull)
 	return TimestampTzGetDatum(t);
 }
 
-/* May the current user read the query of a session of roleid?  As pg_stat_activity. */
+/*
+ * May the current user read the query text of a session of roleid?  The
+ * rule of pg_stat_activity: sessions of a role whose privileges the user
+ * has, or everything with pg_read_all_stats.  Every view that shows query
+ * text checks it per row, so EXECUTE or SELECT granted by hand on an
+ * internal function or view never shows more than pg_stat_activity would;
+ * a row that fails it shows '<insufficient privilege>', as there.  A
+ * session recorded without a role (InvalidOid) is readable only with
+ * pg_read_all_stats.
+ */
 bool
 po_may_read_query_of(Oid roleid)
 {
+	if (!OidIsValid(roleid))
+		return has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 	return has_privs_of_role(GetUserId(), roleid) ||
 		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }

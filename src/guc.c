@@ -257,7 +257,7 @@ po_define_gucs(void)
 							"Sets the most actions the sampler takes in one minute.",
 							"Actions past the limit are recorded as suppressed and retried later.",
 							&po_max_actions_per_minute,
-							10, 0, 10000,
+							10, 0, PO_MAX_ACTIONS_PER_MINUTE_MAX,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 	DefineCustomBoolVariable("pool_observer.log_events",

@@ -26,6 +26,7 @@
 #define PO_MAX_PROFILE_ENTRIES_MAX	1000000
 #define PO_PROFILE_TOP_MIN		1
 #define PO_PROFILE_TOP_MAX		100
+#define PO_MAX_ACTIONS_PER_MINUTE_MAX	10000
 
 /* pool_observer.sampling_method */
 #define PO_SAMPLING_DIRECT	0

@@ -6,8 +6,8 @@
  *
  * history_size buckets in a ring, each with one row per pool slot.  A
  * bucket is identified by its sequence number (bucket_start / width), so a
- * sample whose sequence differs from the current bucket's starts the next
- * one, overwriting the oldest (counted in worker.history_overwritten).
+ * sample past the current bucket's end starts the next one, overwriting
+ * the oldest (counted in worker.history_overwritten).
  *
  * Layer 1.
  *
@@ -18,7 +18,10 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "storage/shmem.h"
+#include "utils/timestamp.h"
 
 #include "guc.h"
 #include "history.h"
@@ -88,13 +91,6 @@ po_history_current(void)
 	return hist->hist_cur;
 }
 
-/* After loading saved history; the postmaster, before anyone else runs. */
-void
-po_history_set_current(int cur)
-{
-	hist->hist_cur = cur;
-}
-
 static void
 fold_pool(PoHistRow *row, const PoPool *p)
 {
@@ -154,31 +150,52 @@ has_outcomes(const PoPool *p)
 
 /*
  * Fold this sample into the current bucket, starting a new one when the
- * sample falls past it.  Returns the number of buckets overwritten (0 or
- * 1).  Caller holds the lock exclusively.
+ * sample falls past the current bucket's end.  Returns the number of
+ * buckets overwritten (0 or 1).  Caller holds the lock exclusively.
+ *
+ * Bucket starts only increase and buckets never overlap, whatever
+ * history_interval was when each was made: a bucket keeps its own width
+ * (width_us) until its end, and the next one starts at the sample's
+ * aligned bucket of the current width, or at the previous bucket's end if
+ * that is later (a shorter first bucket after a change of width).  A
+ * sample from before the current bucket's end (the clock stepped back)
+ * goes into the current bucket.
  */
 uint64
 po_history_fold_locked(const PoServerSample *server, int64 new_conns,
 					   const PoPool *pools)
 {
 	int64		width = (int64) po_history_interval * USECS_PER_SEC;
-	int64		seq = server->sampled_at / width;
+	TimestampTz t = server->sampled_at;
 	int			cur = hist->hist_cur;
 	uint64		overwritten = 0;
 	PoBucket   *bk;
 	int			i;
 	double		util;
 
-	if (cur < 0 || po_buckets[cur].seq != seq)
+	if (cur < 0 ||
+		t >= po_buckets[cur].bucket_start + po_buckets[cur].width_us)
 	{
+		int64		seq = t / width;
+		TimestampTz start = seq * width;
+		TimestampTz end = start + width;
+
+		if (cur >= 0)
+		{
+			TimestampTz prev_end = po_buckets[cur].bucket_start +
+				po_buckets[cur].width_us;
+
+			if (start < prev_end)
+				start = prev_end;	/* t >= prev_end, so start <= t < end */
+		}
 		cur = (cur + 1) % po_history_size;
 		bk = &po_buckets[cur];
 		if (bk->seq != -1)
 			overwritten++;
 		memset(bk, 0, sizeof(PoBucket));
 		bk->seq = seq;
-		bk->bucket_start = seq * width;
-		bk->width_us = width;
+		bk->bucket_start = start;
+		bk->width_us = end - start;
 		memset(po_hist_row(cur, 0), 0, sizeof(PoHistRow) * po_pool_slots());
 		hist->hist_cur = cur;
 	}
@@ -213,9 +230,9 @@ po_history_reader_start(void)
 {
 	int			cur;
 
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	cur = hist->hist_cur;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 	return cur;
 }
 
@@ -233,11 +250,208 @@ po_history_copy_bucket(int cur, int k, PoBucket *bk, PoHistRow *rows)
 	if (cur < 0)
 		return false;
 	b = (cur + k) % po_history_size;
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	*bk = po_buckets[b];
 	if (rows != NULL && bk->seq != -1)
 		memcpy(rows, po_hist_row(b, 0), sizeof(PoHistRow) * po_pool_slots());
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 
 	return bk->seq != -1 && bk->samples > 0;
+}
+
+/* ---------------------------------------------------------------------
+ * The history section of the state file
+ *
+ * Payload: a PoHistorySection, then the buckets in use, oldest first, each
+ * as a PoBucket, an int32 count of pool rows in use, and those rows, each
+ * as an int32 slot (increasing), 4 bytes of padding and a PoHistRow.  An
+ * empty history costs a few bytes however large history_size is.  History
+ * of another shape (history_size, max_pools, struct sizes) is skipped with
+ * a log line: its rows would belong to other pool slots.
+ * ---------------------------------------------------------------------
+ */
+typedef struct PoHistorySection
+{
+	uint32		sizeof_bucket;
+	uint32		sizeof_row;
+	int32		history_size;
+	int32		pool_slots;
+	int32		nbuckets;
+	int32		unused;
+} PoHistorySection;
+
+typedef struct PoHistRowHeader
+{
+	int32		slot;
+	int32		unused;
+} PoHistRowHeader;
+
+/* The largest history section the current settings can make. */
+Size
+po_history_state_max_size(void)
+{
+	Size		per_bucket;
+
+	per_bucket = add_size(sizeof(PoBucket) + sizeof(int32),
+						  mul_size(sizeof(PoHistRowHeader) + sizeof(PoHistRow),
+								   po_pool_slots()));
+	return add_size(sizeof(PoHistorySection),
+					mul_size(per_bucket, po_history_size));
+}
+
+static bool
+bucket_in_use(const PoBucket *bk)
+{
+	return bk->seq != -1;
+}
+
+/* The postmaster, once every other process has exited: no lock needed. */
+void
+po_history_save(PoStateFile *sf)
+{
+	PoHistorySection hdr;
+	int			cur = hist->hist_cur;
+	int			k;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.sizeof_bucket = sizeof(PoBucket);
+	hdr.sizeof_row = sizeof(PoHistRow);
+	hdr.history_size = po_history_size;
+	hdr.pool_slots = po_pool_slots();
+	if (cur >= 0)
+		for (k = 1; k <= po_history_size; k++)
+			if (bucket_in_use(&po_buckets[(cur + k) % po_history_size]))
+				hdr.nbuckets++;
+	po_state_put(sf, &hdr, sizeof(hdr));
+	if (cur < 0)
+		return;
+
+	for (k = 1; k <= po_history_size; k++)
+	{
+		int			b = (cur + k) % po_history_size;
+		int32		nrows = 0;
+		int			slot;
+
+		if (!bucket_in_use(&po_buckets[b]))
+			continue;
+		for (slot = 0; slot < po_pool_slots(); slot++)
+			if (po_hist_row(b, slot)->samples > 0)
+				nrows++;
+		po_state_put(sf, &po_buckets[b], sizeof(PoBucket));
+		po_state_put(sf, &nrows, sizeof(nrows));
+		for (slot = 0; slot < po_pool_slots(); slot++)
+		{
+			PoHistRowHeader rh;
+
+			if (po_hist_row(b, slot)->samples <= 0)
+				continue;
+			memset(&rh, 0, sizeof(rh));
+			rh.slot = slot;
+			po_state_put(sf, &rh, sizeof(rh));
+			po_state_put(sf, po_hist_row(b, slot), sizeof(PoHistRow));
+		}
+	}
+}
+
+static bool
+valid_double(double d, double max)
+{
+	return !isnan(d) && d >= 0 && d <= max;
+}
+
+/* Is a saved bucket sane, and after prev (NULL for the first)? */
+static bool
+valid_bucket(const PoBucket *bk, const PoBucket *prev)
+{
+	if (bk->seq < 0 || bk->width_us <= 0 ||
+		bk->width_us > (int64) 86400 * USECS_PER_SEC ||
+		!IS_VALID_TIMESTAMP(bk->bucket_start) || bk->samples <= 0 ||
+		bk->conn_max < 0 || bk->max_connections < 0 || bk->active_max < 0 ||
+		bk->iit_max < 0 || bk->waiting_max < 0 || bk->conn_sum < 0 ||
+		bk->new_conns < 0 || !valid_double(bk->util_max, 1e9))
+		return false;
+	return prev == NULL ||
+		bk->bucket_start >= prev->bucket_start + prev->width_us;
+}
+
+static bool
+valid_row(const PoHistRow *r, const PoBucket *bk)
+{
+	return r->samples > 0 && r->samples <= bk->samples &&
+		r->conn_max >= 0 && r->active_max >= 0 && r->iit_max >= 0 &&
+		r->waiting_max >= 0 && r->conn_sum >= 0 && r->active_sum >= 0 &&
+		r->new_conns >= 0 &&
+		valid_double(r->util_sum, r->samples * (1.0 + 1e-9)) &&
+		valid_double(r->util_max, 1.0) &&
+		(r->key.addr.family == 0 || r->key.addr.family == 4 ||
+		 r->key.addr.family == 6) &&
+		memchr(r->key.appname, '\0', NAMEDATALEN) != NULL;
+}
+
+/*
+ * Restore saved history of the current shape into buckets 0 .. n-1.  The
+ * postmaster, before anyone else runs, with the history cleared; on
+ * PO_STATE_INVALID the caller clears it again.
+ */
+PoStateLoad
+po_history_load(PoStateFile *sf, uint32 version)
+{
+	PoHistorySection hdr;
+	int			b;
+
+	if (version != PO_HISTORY_SECTION_VERSION)
+		return PO_STATE_SKIPPED;
+	if (!po_state_get(sf, &hdr, sizeof(hdr)))
+		return PO_STATE_INVALID;
+	if (hdr.sizeof_bucket != sizeof(PoBucket) ||
+		hdr.sizeof_row != sizeof(PoHistRow))
+		return PO_STATE_SKIPPED;
+	if (hdr.history_size < PO_HISTORY_SIZE_MIN ||
+		hdr.history_size > PO_HISTORY_SIZE_MAX ||
+		hdr.pool_slots < 2 || hdr.pool_slots > PO_MAX_POOLS_MAX + 1 ||
+		hdr.nbuckets < 0 || hdr.nbuckets > hdr.history_size)
+		return PO_STATE_INVALID;
+	if (hdr.history_size != po_history_size || hdr.pool_slots != po_pool_slots())
+	{
+		ereport(LOG,
+				errmsg("pool_observer history from \"%s\" discarded", PO_STATE_FILE),
+				errdetail("pool_observer.history_size or pool_observer.max_pools changed since it was saved."));
+		return PO_STATE_SKIPPED;
+	}
+
+	for (b = 0; b < hdr.nbuckets; b++)
+	{
+		PoBucket   *bk = &po_buckets[b];
+		int32		nrows;
+		int32		prev_slot = -1;
+		int			r;
+
+		if (!po_state_get(sf, bk, sizeof(PoBucket)) ||
+			!valid_bucket(bk, b > 0 ? &po_buckets[b - 1] : NULL) ||
+			!po_state_get(sf, &nrows, sizeof(nrows)) ||
+			nrows < 0 || nrows > po_pool_slots())
+			return PO_STATE_INVALID;
+		for (r = 0; r < nrows; r++)
+		{
+			PoHistRowHeader rh;
+			PoHistRow  *row;
+
+			if (!po_state_get(sf, &rh, sizeof(rh)) ||
+				rh.slot <= prev_slot || rh.slot >= po_pool_slots())
+				return PO_STATE_INVALID;
+			prev_slot = rh.slot;
+			row = po_hist_row(b, rh.slot);
+			if (!po_state_get(sf, row, sizeof(PoHistRow)) || !valid_row(row, bk))
+				return PO_STATE_INVALID;
+		}
+	}
+	hist->hist_cur = hdr.nbuckets - 1;
+	return PO_STATE_LOADED;
+}
+
+/* Forget whatever a load restored; the postmaster. */
+void
+po_history_state_clear(void)
+{
+	po_history_clear_locked();
 }

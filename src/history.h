@@ -15,6 +15,7 @@
 #define PO_HISTORY_H
 
 #include "snapshot.h"
+#include "statefile.h"
 #include "types.h"
 
 /* Per pool and bucket. */
@@ -37,7 +38,7 @@ typedef struct PoHistRow
 /* Per bucket, for the whole server, plus the bucket's identity. */
 typedef struct PoBucket
 {
-	int64		seq;			/* bucket_start / width; -1 when empty */
+	int64		seq;			/* first sample time / width; -1 when empty */
 	TimestampTz bucket_start;
 	int64		width_us;
 	int32		samples;
@@ -63,11 +64,17 @@ extern Size po_history_shmem_size(void);
 extern void po_history_shmem_init(void);
 extern void po_history_clear_locked(void);
 extern int	po_history_current(void);
-extern void po_history_set_current(int cur);
 extern uint64 po_history_fold_locked(const PoServerSample *server,
 									 int64 new_conns, const PoPool *pools);
 extern int	po_history_reader_start(void);
 extern bool po_history_copy_bucket(int cur, int k, PoBucket *bk,
 								   PoHistRow *rows);
+
+/* The history section of the state file (see persist.c). */
+#define PO_HISTORY_SECTION_VERSION	2
+extern Size po_history_state_max_size(void);
+extern void po_history_save(PoStateFile *sf);
+extern PoStateLoad po_history_load(PoStateFile *sf, uint32 version);
+extern void po_history_state_clear(void);
 
 #endif							/* PO_HISTORY_H */

@@ -74,12 +74,18 @@ long_detail(PoEvent *ev, const PoBackend *b)
 		snprintf(ev->detail, PO_DETAIL_LEN, "backend_xmin_age=0");
 }
 
+/*
+ * Waiting on a lock: in the wait queue (lock_wait_start, which stays set
+ * while the wait event clears for a moment during the deadlock check or an
+ * interrupt, so one wait is one episode), or showing a lock wait event
+ * without it (a standby's recovery conflict wait sets no waitStart).
+ */
 static TimestampTz
 lock_since(const PoBackend *b)
 {
-	if (!po_wait_is_lock(b->wait_event_info))
-		return 0;
-	return b->lock_wait_start ? b->lock_wait_start : b->query_start;
+	if (b->lock_wait_start != 0)
+		return b->lock_wait_start;
+	return po_wait_is_lock(b->wait_event_info) ? b->query_start : 0;
 }
 
 static void

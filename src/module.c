@@ -57,6 +57,31 @@ total_shmem_size(void)
 	return size;
 }
 
+/*
+ * The most shared memory pool_observer may ask for, all stores together.
+ * The size settings multiply (history_size x max_pools above all): a
+ * product the machine cannot give would otherwise fail the server's start
+ * with a message about shared memory that does not say why.
+ */
+#define PO_SHMEM_TOTAL_MAX	((Size) 1024 * 1024 * 1024)
+
+static void
+check_total_size(void)
+{
+	Size		total = total_shmem_size();
+
+	if (total > PO_SHMEM_TOTAL_MAX)
+		ereport(ERROR,
+				errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				errmsg("pool_observer would need %zu MB of shared memory, more than its total of %zu MB",
+					   total / (1024 * 1024), PO_SHMEM_TOTAL_MAX / (1024 * 1024)),
+				errdetail("pool_observer.history_size = %d and pool_observer.max_pools = %d need %zu MB of history; pool_observer.max_events = %d needs %zu MB of events.",
+						  po_history_size, po_max_pools,
+						  po_history_shmem_size() / (1024 * 1024),
+						  po_max_events, po_events_shmem_size() / (1024 * 1024)),
+				errhint("Lower pool_observer.history_size, pool_observer.max_pools or pool_observer.max_events."));
+}
+
 static void
 po_shmem_request_hook(void)
 {
@@ -104,6 +129,7 @@ _PG_init(void)
 		return;
 
 	po_define_gucs();
+	check_total_size();
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = po_shmem_request_hook;

@@ -9,11 +9,28 @@
  * shared memory.  The file is
  * removed once read, so a crash never brings back stale state.
  *
- * Format: a header (magic, format version, record sizes and counts), the
- * events, the history buckets and their rows, then a CRC-32C of everything
- * before it.  Anything unexpected -- missing, short, foreign, from another
- * version, bad checksum -- is logged once and ignored: startup never fails
- * because of this file.
+ * Format: a file header (PoStateHeader: magic, format version, number of
+ * sections, file size), then one section per store, each a PoSectionHeader
+ * {tag, version, length} and a payload of that length that the store
+ * writes and reads itself through statefile.h, then a CRC-32C of
+ * everything before it.  Stores save only what is in use.
+ *
+ * Loading never trusts the file:
+ * 1. its size must be within what the current settings can make (plus
+ *	  PO_STATE_SLACK), before anything is read;
+ * 2. the header must be ours, of this format, and match the file's size;
+ * 3. a first pass streams the file through a small buffer to check the
+ *	  CRC, and a second walks the section headers, which must tile the
+ *	  file exactly -- nothing is allocated by what the file says;
+ * 4. then each known section is handed to its store, bounded to its
+ *	  length; the store checks every field.  A section of another version
+ *	  or shape is skipped (the store says so); an unknown tag is skipped.
+ *	  Any invalid field, or a store that does not read its section to the
+ *	  end, clears every store and ignores the whole file.
+ * Each failure is logged once, as "state file ... ignored: <reason>";
+ * startup never fails because of this file.
+ *
+ * Adding a store is one row in sections[] below.
  *
  * Layer 5.
  *
@@ -34,38 +51,107 @@
 #include "port/pg_crc32c.h"
 #include "storage/fd.h"
 
+#include "counters.h"
 #include "events.h"
 #include "guc.h"
 #include "history.h"
-#include "kinds.h"
 #include "persist.h"
+#include "profile.h"
 #include "shmem.h"
+#include "statefile.h"
 
-#define PO_STATE_FILE		"pg_stat/pool_observer.stat"
-#define PO_STATE_TMPFILE	"pg_stat/pool_observer.stat.tmp"
 #define PO_STATE_MAGIC		0x504F4F42	/* "POOB" */
-#define PO_STATE_FORMAT		1
+#define PO_STATE_FORMAT		2
+#define PO_STATE_MAX_SECTIONS	64
 
+/* Allowance over what the current settings can make (smaller rings). */
+#define PO_STATE_SLACK		((Size) 16 * 1024 * 1024)
+
+/* Buffer of the checksum pass. */
+#define PO_STATE_BUFSIZE	65536
+
+/* The file header; its fields are at fixed offsets (tests craft files). */
 typedef struct PoStateHeader
 {
-	uint32		magic;
-	uint32		format;
-	uint32		sizeof_event;
-	uint32		sizeof_bucket;
-	uint32		sizeof_row;
-	int32		nevents;
-	int32		history_size;
-	int32		pool_slots;
-	int32		hist_cur;
-	uint64		next_event_id;
+	uint32		magic;			/* offset 0 */
+	uint32		format;			/* 4 */
+	uint32		header_size;	/* 8: sizeof(PoStateHeader) */
+	uint32		flags;			/* 12: 0 */
+	uint32		unused;			/* 16 */
+	int32		nsections;		/* 20 */
+	uint64		file_size;		/* 24: the whole file, checksum included */
 } PoStateHeader;
 
-static bool
-write_all(FILE *f, const void *data, Size len, pg_crc32c *crc)
+typedef struct PoSectionHeader
 {
-	COMP_CRC32C(*crc, data, len);
-	return fwrite(data, 1, len, f) == len;
+	uint32		tag;
+	uint32		version;
+	uint64		length;			/* of the payload that follows */
+} PoSectionHeader;
+
+/* One store's section. */
+typedef struct PoStateSection
+{
+	uint32		tag;
+	const char *name;
+	uint32		version;
+	Size		(*max_size) (void); /* largest payload the settings allow */
+	void		(*save) (PoStateFile *sf);
+	PoStateLoad (*load) (PoStateFile *sf, uint32 version);
+	void		(*clear) (void);	/* forget what load restored */
+} PoStateSection;
+
+/*
+ * The profile and the outcome counters check their own format (a magic or
+ * version inside the section, every field) and say only whether they kept
+ * it; their section version is 1.
+ */
+#define PO_PROFILE_SECTION_VERSION	1
+#define PO_COUNTERS_SECTION_VERSION	1
+
+static Size
+profile_max_size(void)
+{
+	return add_size(po_profile_shmem_size(), 4096);
 }
+
+static PoStateLoad
+profile_load(PoStateFile *sf, uint32 version)
+{
+	if (version != PO_PROFILE_SECTION_VERSION)
+		return PO_STATE_SKIPPED;
+	return po_profile_load(sf) ? PO_STATE_LOADED : PO_STATE_INVALID;
+}
+
+static Size
+counters_max_size(void)
+{
+	return add_size(po_counters_shmem_size(), 4096);
+}
+
+static PoStateLoad
+counters_load(PoStateFile *sf, uint32 version)
+{
+	if (version != PO_COUNTERS_SECTION_VERSION)
+		return PO_STATE_SKIPPED;
+	return po_counters_load(sf) ? PO_STATE_LOADED : PO_STATE_INVALID;
+}
+
+#define PO_TAG(a, b, c, d) \
+	((uint32) (a) | ((uint32) (b) << 8) | ((uint32) (c) << 16) | ((uint32) (d) << 24))
+
+static const PoStateSection sections[] = {
+	{PO_TAG('E', 'V', 'N', 'T'), "events", PO_EVENTS_SECTION_VERSION,
+	po_events_state_max_size, po_events_save, po_events_load, po_events_state_clear},
+	{PO_TAG('H', 'I', 'S', 'T'), "history", PO_HISTORY_SECTION_VERSION,
+	po_history_state_max_size, po_history_save, po_history_load, po_history_state_clear},
+	{PO_TAG('P', 'R', 'O', 'F'), "profile", PO_PROFILE_SECTION_VERSION,
+	profile_max_size, po_profile_save, profile_load, po_profile_clear_locked},
+	{PO_TAG('C', 'N', 'T', 'R'), "counters", PO_COUNTERS_SECTION_VERSION,
+	counters_max_size, po_counters_save, counters_load, po_counters_clear_locked},
+};
+
+#define PO_NUM_SECTIONS		lengthof(sections)
 
 /*
  * Did the server shut down cleanly, with a shutdown checkpoint (or
@@ -100,19 +186,59 @@ shutdown_was_clean(void)
 		control.state == DB_SHUTDOWNED_IN_RECOVERY;
 }
 
+static void
+write_failed(FILE *f)
+{
+	ereport(LOG,
+			errcode_for_file_access(),
+			errmsg("could not write pool_observer state file \"%s\": %m",
+				   PO_STATE_TMPFILE));
+	if (f != NULL)
+		FreeFile(f);
+	unlink(PO_STATE_TMPFILE);
+}
+
+/*
+ * CRC-32C of the first len bytes of f, streamed through buf.  Returns
+ * false on a read error or a short file.
+ */
+static bool
+stream_crc(FILE *f, uint64 len, char *buf, pg_crc32c *crc)
+{
+	INIT_CRC32C(*crc);
+	if (fseeko(f, 0, SEEK_SET) != 0)
+		return false;
+	while (len > 0)
+	{
+		size_t		n = (size_t) Min(len, (uint64) PO_STATE_BUFSIZE);
+
+		if (fread(buf, 1, n, f) != n)
+			return false;
+		COMP_CRC32C(*crc, buf, n);
+		len -= n;
+	}
+	FIN_CRC32C(*crc);
+	return true;
+}
+
 /*
  * on_shmem_exit callback of the postmaster.  code != 0 means a crash or
  * an abnormal exit; an immediate shutdown exits with 0 but leaves no
  * shutdown checkpoint.  In both cases nothing is saved.
+ *
+ * Each section is written with its length patched in afterwards, so the
+ * checksum is computed by reading the finished file back.
  */
 void
 po_persist_save(int code, Datum arg)
 {
 	FILE	   *f;
 	PoStateHeader hdr;
+	PoStateFile sf;
 	pg_crc32c	crc;
+	off_t		end;
+	char	   *buf;
 	int			i;
-	bool		ok = true;
 
 	if (code != 0 || po_shared == NULL)
 		return;
@@ -123,55 +249,68 @@ po_persist_save(int code, Datum arg)
 		return;
 	}
 
-	f = AllocateFile(PO_STATE_TMPFILE, PG_BINARY_W);
+	f = AllocateFile(PO_STATE_TMPFILE, "w+b");
 	if (f == NULL)
 	{
-		ereport(LOG,
-				errcode_for_file_access(),
-				errmsg("could not write pool_observer state file \"%s\": %m",
-					   PO_STATE_TMPFILE));
+		write_failed(NULL);
 		return;
 	}
 
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = PO_STATE_MAGIC;
 	hdr.format = PO_STATE_FORMAT;
-	hdr.sizeof_event = sizeof(PoEvent);
-	hdr.sizeof_bucket = sizeof(PoBucket);
-	hdr.sizeof_row = sizeof(PoHistRow);
-	hdr.history_size = po_history_size;
-	hdr.pool_slots = po_pool_slots();
-	hdr.hist_cur = po_history_current();
-	hdr.next_event_id = po_events_next_id_locked();
-	for (i = 0; i < po_max_events; i++)
-		if (po_events[i].id != 0)
-			hdr.nevents++;
+	hdr.header_size = sizeof(PoStateHeader);
+	hdr.nsections = PO_NUM_SECTIONS;
+	memset(&sf, 0, sizeof(sf));
+	sf.f = f;
+	INIT_CRC32C(sf.crc);
+	po_state_put(&sf, &hdr, sizeof(hdr));
 
-	INIT_CRC32C(crc);
-	ok = write_all(f, &hdr, sizeof(hdr), &crc);
-	for (i = 0; ok && i < po_max_events; i++)
-		if (po_events[i].id != 0)
-			ok = write_all(f, &po_events[i], sizeof(PoEvent), &crc);
-	if (ok)
-		ok = write_all(f, po_buckets, sizeof(PoBucket) * po_history_size, &crc);
-	if (ok)
-		ok = write_all(f, po_hist_rows,
-					   sizeof(PoHistRow) * po_pool_slots() * po_history_size,
-					   &crc);
-	FIN_CRC32C(crc);
-	if (ok)
-		ok = fwrite(&crc, 1, sizeof(crc), f) == sizeof(crc);
-
-	if (!ok || ferror(f))
+	for (i = 0; i < PO_NUM_SECTIONS && !sf.failed; i++)
 	{
-		ereport(LOG,
-				errcode_for_file_access(),
-				errmsg("could not write pool_observer state file \"%s\": %m",
-					   PO_STATE_TMPFILE));
-		FreeFile(f);
-		unlink(PO_STATE_TMPFILE);
+		PoSectionHeader sh;
+		off_t		at = ftello(f);
+		off_t		after;
+
+		memset(&sh, 0, sizeof(sh));
+		sh.tag = sections[i].tag;
+		sh.version = sections[i].version;
+		po_state_put(&sf, &sh, sizeof(sh));
+		sections[i].save(&sf);
+		after = ftello(f);
+		if (at < 0 || after < 0)
+		{
+			sf.failed = true;
+			break;
+		}
+		sh.length = (uint64) (after - at) - sizeof(sh);
+		if (fseeko(f, at, SEEK_SET) != 0 ||
+			fwrite(&sh, 1, sizeof(sh), f) != sizeof(sh) ||
+			fseeko(f, after, SEEK_SET) != 0)
+			sf.failed = true;
+	}
+	end = ftello(f);
+	if (sf.failed || end < 0)
+	{
+		write_failed(f);
 		return;
 	}
+
+	hdr.file_size = (uint64) end + sizeof(pg_crc32c);
+	buf = palloc(PO_STATE_BUFSIZE);
+	if (fseeko(f, 0, SEEK_SET) != 0 ||
+		fwrite(&hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
+		fflush(f) != 0 ||
+		!stream_crc(f, (uint64) end, buf, &crc) ||
+		fseeko(f, end, SEEK_SET) != 0 ||
+		fwrite(&crc, 1, sizeof(crc), f) != sizeof(crc) ||
+		ferror(f))
+	{
+		pfree(buf);
+		write_failed(f);
+		return;
+	}
+	pfree(buf);
 	if (FreeFile(f))
 	{
 		ereport(LOG,
@@ -193,22 +332,123 @@ load_failed(const char *why)
 				   PO_STATE_FILE, why));
 }
 
+/* The largest file the current settings can make, plus PO_STATE_SLACK. */
+static uint64
+max_file_size(void)
+{
+	uint64		size = sizeof(PoStateHeader) + sizeof(pg_crc32c) + PO_STATE_SLACK;
+	int			i;
+
+	for (i = 0; i < PO_NUM_SECTIONS; i++)
+		size += sizeof(PoSectionHeader) + sections[i].max_size();
+	return size;
+}
+
+static const PoStateSection *
+find_section(uint32 tag)
+{
+	int			i;
+
+	for (i = 0; i < PO_NUM_SECTIONS; i++)
+		if (sections[i].tag == tag)
+			return &sections[i];
+	return NULL;
+}
+
 /*
- * Restore events and history from the file saved at the last clean
- * shutdown, then remove it.  Called in the postmaster only.
+ * Do the section headers tile the file from the header to the checksum?
+ * Reads only the headers; no known tag may appear twice.
+ */
+static bool
+sections_tile(FILE *f, const PoStateHeader *hdr)
+{
+	uint64		pos = sizeof(PoStateHeader);
+	uint64		end = hdr->file_size - sizeof(pg_crc32c);
+	bool		seen[PO_NUM_SECTIONS];
+	int			i;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < hdr->nsections; i++)
+	{
+		PoSectionHeader sh;
+		const PoStateSection *sec;
+
+		if (end - pos < sizeof(sh) ||
+			fseeko(f, (off_t) pos, SEEK_SET) != 0 ||
+			fread(&sh, 1, sizeof(sh), f) != sizeof(sh))
+			return false;
+		pos += sizeof(sh);
+		if (sh.length > end - pos)
+			return false;
+		pos += sh.length;
+		sec = find_section(sh.tag);
+		if (sec != NULL)
+		{
+			if (seen[sec - sections])
+				return false;
+			seen[sec - sections] = true;
+		}
+	}
+	return pos == end;
+}
+
+/*
+ * Hand each section to its store.  Returns NULL on success, or the reason
+ * to ignore the whole file.
+ */
+static const char *
+load_sections(FILE *f, const PoStateHeader *hdr)
+{
+	static char why[128];
+	uint64		pos = sizeof(PoStateHeader);
+	int			i;
+
+	for (i = 0; i < hdr->nsections; i++)
+	{
+		PoSectionHeader sh;
+		const PoStateSection *sec;
+		PoStateFile sf;
+		PoStateLoad r;
+
+		if (fseeko(f, (off_t) pos, SEEK_SET) != 0 ||
+			fread(&sh, 1, sizeof(sh), f) != sizeof(sh))
+			return "file is too short";
+		pos += sizeof(sh) + sh.length;
+		sec = find_section(sh.tag);
+		if (sec == NULL)
+			continue;			/* a store this build does not have */
+
+		memset(&sf, 0, sizeof(sf));
+		sf.f = f;
+		sf.remaining = sh.length;
+		INIT_CRC32C(sf.crc);
+		r = sec->load(&sf, sh.version);
+		if (r == PO_STATE_SKIPPED)
+			continue;
+		if (r == PO_STATE_INVALID || sf.failed || sf.remaining != 0)
+		{
+			snprintf(why, sizeof(why), "section \"%s\" is invalid", sec->name);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Restore the stores from the file saved at the last clean shutdown, then
+ * remove it.  Called in the postmaster only, with every store freshly
+ * initialized (empty).
  */
 void
 po_persist_load(void)
 {
 	FILE	   *f;
 	struct stat st;
-	char	   *data = NULL;
 	PoStateHeader hdr;
 	pg_crc32c	crc;
 	pg_crc32c	stored;
-	Size		expected;
-	Size		rows_size;
-	const char *p;
+	char	   *buf = NULL;
+	const char *why;
 	int			i;
 
 	f = AllocateFile(PO_STATE_FILE, PG_BINARY_R);
@@ -222,12 +462,18 @@ po_persist_load(void)
 		return;
 	}
 
-	if (fstat(fileno(f), &st) != 0 || st.st_size < (off_t) sizeof(PoStateHeader))
+	if (fstat(fileno(f), &st) != 0)
 	{
 		load_failed("file is too short");
 		goto done;
 	}
-	if (fread(&hdr, 1, sizeof(hdr), f) != sizeof(hdr))
+	if ((uint64) st.st_size > max_file_size())
+	{
+		load_failed("file is larger than the current settings allow");
+		goto done;
+	}
+	if (st.st_size < (off_t) (sizeof(PoStateHeader) + sizeof(pg_crc32c)) ||
+		fread(&hdr, 1, sizeof(hdr), f) != sizeof(hdr))
 	{
 		load_failed("file is too short");
 		goto done;
@@ -237,102 +483,57 @@ po_persist_load(void)
 		load_failed("not a pool_observer state file");
 		goto done;
 	}
-	if (hdr.format != PO_STATE_FORMAT ||
-		hdr.sizeof_event != sizeof(PoEvent) ||
-		hdr.sizeof_bucket != sizeof(PoBucket) ||
-		hdr.sizeof_row != sizeof(PoHistRow))
+	if (hdr.format != PO_STATE_FORMAT || hdr.header_size != sizeof(PoStateHeader))
 	{
 		load_failed("written by another version of pool_observer");
 		goto done;
 	}
-	if (hdr.nevents < 0 || hdr.nevents > PO_MAX_EVENTS_MAX ||
-		hdr.history_size < 0 || hdr.history_size > PO_HISTORY_SIZE_MAX ||
-		hdr.pool_slots < 0 || hdr.pool_slots > PO_MAX_POOLS_MAX + 1 ||
-		hdr.hist_cur < -1 || hdr.hist_cur >= hdr.history_size)
+	if (hdr.flags != 0 || hdr.nsections < 0 ||
+		hdr.nsections > PO_STATE_MAX_SECTIONS)
 	{
 		load_failed("header is invalid");
 		goto done;
 	}
-
-	rows_size = (Size) hdr.sizeof_row * hdr.pool_slots * hdr.history_size;
-	expected = sizeof(hdr) + (Size) hdr.nevents * sizeof(PoEvent) +
-		(Size) hdr.history_size * sizeof(PoBucket) + rows_size + sizeof(pg_crc32c);
-	if ((Size) st.st_size != expected)
+	if (hdr.file_size != (uint64) st.st_size)
 	{
 		load_failed("file size does not match its header");
 		goto done;
 	}
 
-	data = palloc_extended(expected, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-	if (data == NULL)
-	{
-		load_failed("out of memory");
-		goto done;
-	}
-	memcpy(data, &hdr, sizeof(hdr));
-	if (fread(data + sizeof(hdr), 1, expected - sizeof(hdr), f) !=
-		expected - sizeof(hdr))
+	buf = palloc(PO_STATE_BUFSIZE);
+	if (!stream_crc(f, hdr.file_size - sizeof(pg_crc32c), buf, &crc) ||
+		fread(&stored, 1, sizeof(stored), f) != sizeof(stored))
 	{
 		load_failed("file is too short");
 		goto done;
 	}
-	INIT_CRC32C(crc);
-	COMP_CRC32C(crc, data, expected - sizeof(pg_crc32c));
-	FIN_CRC32C(crc);
-	memcpy(&stored, data + expected - sizeof(pg_crc32c), sizeof(stored));
 	if (!EQ_CRC32C(crc, stored))
 	{
 		load_failed("checksum mismatch");
 		goto done;
 	}
-
-	/* events: keep the newest that fit the current ring */
-	p = data + sizeof(hdr);
-	for (i = 0; i < hdr.nevents; i++)
+	if (!sections_tile(f, &hdr))
 	{
-		PoEvent		ev;
-
-		memcpy(&ev, p + (Size) i * sizeof(PoEvent), sizeof(PoEvent));
-		if (ev.id == 0 || ev.id >= hdr.next_event_id)
-			continue;
-		/* the query and names were NUL-terminated when written */
-		ev.query[PO_QUERY_LEN - 1] = '\0';
-		ev.detail[PO_DETAIL_LEN - 1] = '\0';
-		ev.datname[NAMEDATALEN - 1] = '\0';
-		ev.usename[NAMEDATALEN - 1] = '\0';
-		ev.appname[NAMEDATALEN - 1] = '\0';
-		if (ev.id + po_max_events < hdr.next_event_id)
-			continue;			/* too old for the current ring */
-		/* nobody watches an episode across a restart: it ended there */
-		if (ev.ended_at == 0)
-			ev.ended_at = ev.last_seen_at;
-		memcpy(&po_events[(ev.id - 1) % po_max_events], &ev, sizeof(PoEvent));
+		load_failed("section table is invalid");
+		goto done;
 	}
-	po_events_restore_next_id(hdr.next_event_id);
-	po_shared->events_total = hdr.next_event_id - 1;
 
-	/* history: only if its shape is the same as now */
-	p += (Size) hdr.nevents * sizeof(PoEvent);
-	if (hdr.history_size == po_history_size && hdr.pool_slots == po_pool_slots())
+	why = load_sections(f, &hdr);
+	if (why != NULL)
 	{
-		memcpy(po_buckets, p, sizeof(PoBucket) * po_history_size);
-		memcpy(po_hist_rows, p + sizeof(PoBucket) * po_history_size, rows_size);
-		for (i = 0; i < po_history_size * po_pool_slots(); i++)
-			po_hist_rows[i].key.appname[NAMEDATALEN - 1] = '\0';
-		po_history_set_current(hdr.hist_cur);
+		for (i = 0; i < PO_NUM_SECTIONS; i++)
+			sections[i].clear();
+		load_failed(why);
+		goto done;
 	}
-	else
-		ereport(LOG,
-				errmsg("pool_observer history from \"%s\" discarded", PO_STATE_FILE),
-				errdetail("pool_observer.history_size or pool_observer.max_pools changed since it was saved."));
 
 	ereport(LOG,
 			errmsg("pool_observer restored %d events from \"%s\"",
-				   hdr.nevents, PO_STATE_FILE));
+				   po_events_count_used(), PO_STATE_FILE));
 
 done:
-	if (data != NULL)
-		pfree(data);
+	if (buf != NULL)
+		pfree(buf);
 	FreeFile(f);
 	/* never load the same state twice, e.g. after a crash */
 	unlink(PO_STATE_FILE);

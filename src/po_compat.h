@@ -60,4 +60,47 @@
 #define po_reserved_connections()	(ReservedBackends)
 #endif
 
+/* transaction_timeout (17+) off for the calling process. */
+#if PG_VERSION_NUM >= 170000
+#define po_set_transaction_timeout_off() \
+	SetConfigOption("transaction_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE)
+#else
+#define po_set_transaction_timeout_off()	((void) 0)
+#endif
+
+/*
+ * Rewrite s the way the server rewrites application_name before storing
+ * it (check_application_name(), pg_clean_ascii() in src/common/string.c):
+ * every byte outside printable ASCII (32..126) becomes '?' on 15, and
+ * "\xNN" from 16.  The result is truncated to outlen - 1 bytes, as
+ * backend status truncates it to NAMEDATALEN - 1.
+ */
+static inline void
+po_clean_ascii(const char *s, char *out, size_t outlen)
+{
+	size_t		n = 0;
+
+	for (; *s != '\0' && n + 1 < outlen; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c >= 32 && c <= 126)
+			out[n++] = (char) c;
+		else
+		{
+#if PG_VERSION_NUM >= 160000
+			char		esc[5];
+			size_t		k;
+
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			for (k = 0; k < 4 && n + 1 < outlen; k++)
+				out[n++] = esc[k];
+#else
+			out[n++] = '?';
+#endif
+		}
+	}
+	out[n] = '\0';
+}
+
 #endif							/* PO_COMPAT_H */

@@ -22,7 +22,6 @@
 #include <signal.h>
 
 #include "miscadmin.h"
-#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -31,51 +30,61 @@
 #include "shmem.h"
 #include "status.h"
 
-/* Rate limit: times of the most recent actions, a ring of the limit's size. */
-static TimestampTz *action_times = NULL;
-static int	action_times_size = 0;
-static int	action_times_next = 0;
-
-/* Forget caches and the rate-limit window (reload or reset()). */
+/* Forget caches (reload or reset()).  The rate-limit window is kept. */
 void
 po_policy_reset_local(void)
 {
 	po_catalog_forget();
-	if (action_times != NULL && action_times_size != po_max_actions_per_minute)
-	{
-		pfree(action_times);
-		action_times = NULL;
-		action_times_size = 0;
-		action_times_next = 0;
-	}
 }
 
 /*
- * Take one slot of the rate limit: allowed while fewer than
- * max_actions_per_minute actions happened in the last 60 seconds.
+ * The rate limit.  po_shared->rate_times is a ring of the times of the
+ * last PO_MAX_ACTIONS_PER_MINUTE_MAX actions, in shared memory, so that
+ * neither a reload nor a restarted sampler forgets them.  An action is
+ * allowed while fewer than max_actions_per_minute of them are less than
+ * 60 s old: the limit-th most recent one is older, or there is none.  A
+ * changed limit thus applies at once to the actions already in the window.
+ * Times are of the monotonic clock (po_monotonic_us()), the same in every
+ * process, so a step of the wall clock neither opens nor closes the window.
  */
 static bool
-take_rate_slot(TimestampTz now)
+take_rate_slot(int64 now)
 {
-	int			limit = po_max_actions_per_minute;
-	TimestampTz oldest;
+	int			limit = Min(po_max_actions_per_minute, PO_MAX_ACTIONS_PER_MINUTE_MAX);
+	int64		nth;
+	bool		ok;
 
 	if (limit <= 0)
 		return false;
-	if (action_times == NULL)
+	SpinLockAcquire(&po_shared->mutex);
+	nth = po_shared->rate_times[(po_shared->rate_next - limit +
+								 PO_MAX_ACTIONS_PER_MINUTE_MAX) %
+								PO_MAX_ACTIONS_PER_MINUTE_MAX];
+	ok = nth == 0 || now - nth >= 60 * USECS_PER_SEC;
+	if (ok)
 	{
-		action_times = MemoryContextAllocZero(TopMemoryContext,
-											  sizeof(TimestampTz) * limit);
-		action_times_size = limit;
-		action_times_next = 0;
+		po_shared->rate_times[po_shared->rate_next] = now;
+		po_shared->rate_next = (po_shared->rate_next + 1) %
+			PO_MAX_ACTIONS_PER_MINUTE_MAX;
 	}
-	/* the slot we would overwrite holds the limit-th most recent action */
-	oldest = action_times[action_times_next];
-	if (oldest != 0 && now - oldest < 60 * USECS_PER_SEC)
-		return false;
-	action_times[action_times_next] = now;
-	action_times_next = (action_times_next + 1) % action_times_size;
-	return true;
+	SpinLockRelease(&po_shared->mutex);
+	return ok;
+}
+
+/*
+ * Give back the slot the last po_policy_decide() took, when no signal was
+ * sent after all (the re-check found the session changed or gone): only
+ * actions taken count against the limit.  Only the sampler takes slots.
+ */
+void
+po_policy_give_back(void)
+{
+	SpinLockAcquire(&po_shared->mutex);
+	po_shared->rate_next = (po_shared->rate_next - 1 +
+							PO_MAX_ACTIONS_PER_MINUTE_MAX) %
+		PO_MAX_ACTIONS_PER_MINUTE_MAX;
+	po_shared->rate_times[po_shared->rate_next] = 0;
+	SpinLockRelease(&po_shared->mutex);
 }
 
 /*
@@ -87,7 +96,11 @@ PoAction
 po_policy_decide(const PoBackend *be, PoSignal sig,
 				 char *why, Size whylen)
 {
-	const char *rolname = po_role_name(be->roleid);
+	const char *rolname;
+
+	/* the catalog as of now: a role promoted or renamed a moment ago */
+	po_catalog_refresh();
+	rolname = po_role_name(be->roleid);
 
 	why[0] = '\0';
 	if (!po_act_on_superusers && po_role_is_superuser(be->roleid))
@@ -100,12 +113,12 @@ po_policy_decide(const PoBackend *be, PoSignal sig,
 		snprintf(why, whylen, "role in pool_observer.exempt_roles");
 		return PO_ACTION_EXEMPT;
 	}
-	if (po_name_in_list(be->appname, po_exempt_applications))
+	if (po_appname_in_list(be->appname, po_exempt_applications))
 	{
 		snprintf(why, whylen, "application in pool_observer.exempt_applications");
 		return PO_ACTION_EXEMPT;
 	}
-	if (!take_rate_slot(GetCurrentTimestamp()))
+	if (!take_rate_slot(po_monotonic_us()))
 	{
 		snprintf(why, whylen, "pool_observer.max_actions_per_minute reached");
 		return PO_ACTION_SUPPRESSED;
@@ -161,8 +174,8 @@ po_signal_session(const PoBackend *be, const PoKindInfo *kind)
 void
 po_record_on_demand(PoEvent *ev)
 {
-	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
+	po_lock_exclusive();
 	po_event_insert_locked(ev);
-	LWLockRelease(po_shared->lock);
+	po_unlock_exclusive();
 	po_event_log(ev, "action");
 }

@@ -22,6 +22,7 @@ extern PoAction po_policy_decide(const PoBackend *be, PoSignal sig,
 								 char *why, Size whylen);
 extern bool po_signal_session(const PoBackend *be, const PoKindInfo *kind);
 extern void po_policy_reset_local(void);
+extern void po_policy_give_back(void);
 extern void po_record_on_demand(PoEvent *ev);
 
 #endif							/* PO_POLICY_H */

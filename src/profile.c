@@ -686,7 +686,7 @@ po_profile_read_entries(int *pos, PoProfileEntry *out, int max)
 	int			total = total_entries();
 
 	max = Min(max, PO_PROFILE_CHUNK);
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	while (*pos < total && n < max && scanned < PO_PROFILE_SCAN_LIMIT)
 	{
 		const PoProfileEntry *e;
@@ -702,7 +702,7 @@ po_profile_read_entries(int *pos, PoProfileEntry *out, int max)
 		(*pos)++;
 		scanned++;
 	}
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 	return n;
 }
 
@@ -717,9 +717,9 @@ po_profile_cur_bucket(void)
 {
 	int			cur;
 
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	cur = prof->cur_bucket;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 	return cur;
 }
 
@@ -762,12 +762,12 @@ po_profile_copy_bucket_locked(int bucket, int first_slot,
 void
 po_profile_stats(PoProfileStats *out)
 {
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	out->enabled = prof->enabled;
 	out->folded = prof->folded;
 	out->entries_used = prof->nused;
 	out->entries_max = prof->max_entries;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 }
 
 /* ---------------------------------------------------------------------

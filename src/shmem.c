@@ -18,6 +18,7 @@
 #include "postmaster/postmaster.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "po_compat.h"
 #include "shmem.h"
@@ -44,6 +45,8 @@ po_shmem_init(bool *found)
 		po_shared->lock = &(GetNamedLWLockTranche("pool_observer"))->lock;
 		SpinLockInit(&po_shared->mutex);
 		ConditionVariableInit(&po_shared->sample_cv);
+		pg_atomic_init_u32(&po_shared->writers_waiting, 0);
+		ConditionVariableInit(&po_shared->writer_cv);
 	}
 }
 
@@ -115,4 +118,49 @@ po_take_signal(int pid, TimestampTz backend_start, int signo)
 	}
 	SpinLockRelease(&po_shared->mutex);
 	return found;
+}
+
+/*
+ * The lock protocol of po_shared->lock (see shmem.h): writers announce
+ * themselves so that no stream of readers can hold them off.
+ */
+void
+po_lock_exclusive(void)
+{
+	pg_atomic_fetch_add_u32(&po_shared->writers_waiting, 1);
+	LWLockAcquire(po_shared->lock, LW_EXCLUSIVE);
+}
+
+void
+po_unlock_exclusive(void)
+{
+	LWLockRelease(po_shared->lock);
+	pg_atomic_fetch_sub_u32(&po_shared->writers_waiting, 1);
+	ConditionVariableBroadcast(&po_shared->writer_cv);
+}
+
+void
+po_lock_shared(void)
+{
+	if (pg_atomic_read_u32(&po_shared->writers_waiting) != 0)
+	{
+		int			slept;
+
+		ConditionVariablePrepareToSleep(&po_shared->writer_cv);
+		for (slept = 0; slept < PO_READER_WAIT_MAX_MS; slept += 10)
+		{
+			if (pg_atomic_read_u32(&po_shared->writers_waiting) == 0)
+				break;
+			(void) ConditionVariableTimedSleep(&po_shared->writer_cv, 10,
+											   PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+	}
+	LWLockAcquire(po_shared->lock, LW_SHARED);
+}
+
+void
+po_unlock_shared(void)
+{
+	LWLockRelease(po_shared->lock);
 }

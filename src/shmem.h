@@ -18,6 +18,26 @@
  *	 exclusively only to add an on-demand action's event, or for reset().
  *	 Readers take it shared, copy a bounded chunk, release it, and only then
  *	 form tuples.
+ *
+ *	 Nobody takes the lock with LWLockAcquire() directly, but through
+ *	 po_lock_exclusive()/po_unlock_exclusive() and po_lock_shared()/
+ *	 po_unlock_shared(), because an LWLock lets new shared holders in while
+ *	 an exclusive waiter waits: readers that overlap each other (eight
+ *	 sessions looping over the events view) would hold the sampler off for
+ *	 ever.  The protocol:
+ *	 - a writer increments writers_waiting before it waits for the lock,
+ *	   and decrements it and broadcasts writer_cv after releasing it;
+ *	 - a reader that sees writers_waiting > 0 sleeps on writer_cv until it
+ *	   is 0 (at most PO_READER_WAIT_MAX_MS: a bound, not a timing), then
+ *	   takes the lock shared.
+ *	 So once a writer waits, only readers that read writers_waiting before
+ *	 it was raised can still get in, each for one bounded chunk: a writer
+ *	 waits for at most one chunk per concurrent reader, however many there
+ *	 are.  Nothing between po_lock_exclusive() and po_unlock_exclusive()
+ *	 may throw (they copy and assign only), so writers_waiting cannot leak;
+ *	 were it ever to, readers would still get in after the bounded wait.
+ * - rate_times[] (the sampler's rate-limit window) is guarded by mutex; it
+ *	 lives here so that it survives reloads and sampler restarts.
  * - The intake ring (intake.c) is lock-free.
  *
  * IDENTIFICATION
@@ -33,6 +53,8 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/spin.h"
+
+#include "guc.h"
 
 /*
  * A signal pool_observer sent (policy.c, just before kill()), so that the
@@ -73,14 +95,25 @@ typedef struct PoShared
 	uint64		conns_unattributed;
 	uint64		sample_requests;
 	uint64		requests_served;
-	uint32		reset_generation;
+	uint32		reset_generation;	/* changed only with lock held exclusively, too */
+
+	/* the rate-limit window: monotonic times (us) of the last actions */
+	int32		rate_next;		/* slot of the next action */
+	int64		rate_times[PO_MAX_ACTIONS_PER_MINUTE_MAX];	/* 0: none */
 	uint64		outcomes_dropped;	/* intake records lost: ring full */
 	int32		sent_next;		/* next slot of sent[] */
 	PoSentSignal sent[PO_SENT_SIGNALS];
 
 	/* sample_now() waits here for requests_served to reach its ticket */
 	ConditionVariable sample_cv;
+
+	/* see "lock" above */
+	pg_atomic_uint32 writers_waiting;
+	ConditionVariable writer_cv;
 } PoShared;
+
+/* How long a reader waits for writers at most, per acquisition. */
+#define PO_READER_WAIT_MAX_MS	1000
 
 extern PoShared *po_shared;
 
@@ -90,6 +123,10 @@ extern void po_require_loaded(void);
 extern int	po_usable_connections(void);
 extern void po_note_signal(int pid, TimestampTz backend_start, int signo);
 extern bool po_take_signal(int pid, TimestampTz backend_start, int signo);
+extern void po_lock_exclusive(void);
+extern void po_unlock_exclusive(void);
+extern void po_lock_shared(void);
+extern void po_unlock_shared(void);
 
 /* Add to one of the mutex-guarded counters. */
 #define po_count(field, n) \

@@ -63,16 +63,16 @@ po_snapshot_publish_locked(const PoPool *pools, const PoServerSample *server)
 void
 po_snapshot_copy_pools(PoPool *pools, TimestampTz *sampled_at)
 {
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	memcpy(pools, snap->pools, sizeof(PoPool) * po_pool_slots());
 	*sampled_at = snap->server.sampled_at;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 }
 
 void
 po_snapshot_copy_server(PoServerSample *server)
 {
-	LWLockAcquire(po_shared->lock, LW_SHARED);
+	po_lock_shared();
 	*server = snap->server;
-	LWLockRelease(po_shared->lock);
+	po_unlock_shared();
 }

@@ -22,6 +22,10 @@
 
 #include "port/pg_crc32c.h"
 
+/* The state file, relative to the data directory. */
+#define PO_STATE_FILE		"pg_stat/pool_observer.stat"
+#define PO_STATE_TMPFILE	"pg_stat/pool_observer.stat.tmp"
+
 typedef struct PoStateFile
 {
 	FILE	   *f;
@@ -29,6 +33,14 @@ typedef struct PoStateFile
 	uint64		remaining;		/* reading: bytes left in this section */
 	bool		failed;			/* a write failed, or a read ran short */
 } PoStateFile;
+
+/* What a store's load function found in its section. */
+typedef enum PoStateLoad
+{
+	PO_STATE_LOADED,			/* read and restored */
+	PO_STATE_SKIPPED,			/* another shape (version, sizes): left as is */
+	PO_STATE_INVALID			/* a field is out of range: ignore the file */
+} PoStateLoad;
 
 /* Append len bytes (saving). */
 extern void po_state_put(PoStateFile *sf, const void *data, Size len);

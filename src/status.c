@@ -85,10 +85,29 @@ po_status_attach(void)
 	return ok;
 }
 
+static bool attach_tried = false;
+
+/*
+ * Read the status array in place?  The sampler does unless
+ * sampling_method = pgstat.  An ordinary backend (the on-demand functions)
+ * always does, attaching on first use: the snapshot interface would
+ * replace the caller's own pg_stat_activity snapshot (with
+ * stats_fetch_consistency = snapshot, a transaction would see
+ * pg_stat_activity change under it).  Only if the array cannot be attached
+ * does a backend fall back to the snapshot.
+ */
 static inline bool
 use_direct(void)
 {
-	return status_array != NULL && po_sampling_method == PO_SAMPLING_DIRECT;
+	bool		sampler = MyBackendType == B_BG_WORKER;
+
+	if (status_array == NULL && !attach_tried && !sampler)
+	{
+		attach_tried = true;
+		(void) po_status_attach();
+	}
+	return status_array != NULL &&
+		(po_sampling_method == PO_SAMPLING_DIRECT || !sampler);
 }
 
 /* Copy what we need of one status entry; caller handles the change count. */
@@ -169,9 +188,14 @@ copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start,
 {
 	*wei = *((volatile uint32 *) &proc->wait_event_info);
 	*xmin = *((volatile TransactionId *) &proc->xmin);
-	*lock_wait_start = 0;
-	if (po_wait_is_lock(*wei))
-		*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
+
+	/*
+	 * Set while the backend is in the lock's wait queue (ProcSleep() sets
+	 * it before it first waits, ProcWakeup() and RemoveFromWaitQueue()
+	 * clear it), even in the moments its wait event is cleared: handling an
+	 * interrupt or running the deadlock check between two waits.
+	 */
+	*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
 }
 
 /* Wait information of every backend with its pid, for the snapshot path. */
@@ -468,7 +492,16 @@ po_read_query(const PoBackend *be, char *buf, Size len)
 	{
 		const char *act = pgstat_get_backend_current_activity(be->pid, false);
 
-		if (act != NULL)
+		/*
+		 * Its placeholders are not query text: a session with
+		 * track_activities = off has none ("<command string not enabled>"),
+		 * one that is gone has none either.  (The direct path copies
+		 * st_activity_raw, which is simply empty then.)
+		 */
+		if (act != NULL && act[0] != '\0' &&
+			strcmp(act, "<command string not enabled>") != 0 &&
+			strcmp(act, "<backend information not available>") != 0 &&
+			strcmp(act, "<insufficient privilege>") != 0)
 			strlcpy(buf, act, len);
 	}
 }

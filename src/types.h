@@ -101,5 +101,7 @@ extern void po_make_pool_key(PoPoolKey *key, Oid dbid, Oid roleid,
 							 const PoAddr *addr, const char *appname);
 extern bool po_name_in_list(const char *name, const char *list);
 extern bool po_check_name_list(const char *list, char *toolong, Size len);
+extern bool po_appname_in_list(const char *appname, const char *list);
+extern int64 po_monotonic_us(void);
 
 #endif							/* PO_TYPES_H */

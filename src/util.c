@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <time.h>
 
 #include "nodes/pg_list.h"
 #include "utils/varlena.h"
@@ -101,6 +102,55 @@ po_name_in_list(const char *name, const char *list)
 	list_free(elems);
 	pfree(raw);
 	return found;
+}
+
+/*
+ * Is application_name appname in a comma-separated list?  The server
+ * stores application_name rewritten (po_clean_ascii(): non-ASCII bytes
+ * become '?' on 15, \xNN from 16) and truncated to NAMEDATALEN - 1 bytes,
+ * so each list entry is rewritten the same way before the exact match:
+ * 'café-worker' in the list matches a session that connected as
+ * café-worker.
+ */
+bool
+po_appname_in_list(const char *appname, const char *list)
+{
+	char	   *raw;
+	List	   *elems;
+	ListCell   *lc;
+	bool		ok;
+	bool		found = false;
+
+	if (appname == NULL || list == NULL || list[0] == '\0')
+		return false;
+	elems = split_list(list, &raw, &ok);
+	foreach(lc, elems)
+	{
+		char		clean[NAMEDATALEN];
+
+		po_clean_ascii((const char *) lfirst(lc), clean, sizeof(clean));
+		if (strcmp(clean, appname) == 0)
+		{
+			found = true;
+			break;
+		}
+	}
+	list_free(elems);
+	pfree(raw);
+	return found;
+}
+
+/*
+ * Microseconds of the monotonic clock: the same in every process of the
+ * machine, and never stepped by a change of the wall clock.
+ */
+int64
+po_monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /*

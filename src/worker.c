@@ -36,15 +36,21 @@
 #include "policy.h"
 #include "shmem.h"
 #include "status.h"
+#include "types.h"
 #include "worker.h"
 
-static TimestampTz next_sample_at = 0;
+/*
+ * When the next periodic sample is due, on the monotonic clock
+ * (po_monotonic_us()): a step of the wall clock, back or forward, neither
+ * stops sampling nor fires a burst of samples.
+ */
+static int64 next_sample_at = 0;
 
 /* Milliseconds until the next periodic sample is due. */
 static long
 po_ms_until_next_sample(void)
 {
-	TimestampTz now = GetCurrentTimestamp();
+	int64		now = po_monotonic_us();
 	long		ms;
 
 	if (!po_enabled)
@@ -53,6 +59,33 @@ po_ms_until_next_sample(void)
 		return 0;
 	ms = (long) ((next_sample_at - now + 999) / 1000);
 	return Min(ms, (long) po_sample_interval);
+}
+
+/*
+ * The settings of the sampler's own catalog transactions, whatever
+ * postgresql.conf says: a serializable, read-only or deferrable default
+ * would make it wait for a safe snapshot (or fail on a standby), a timeout
+ * would cancel its scans, and search_path is not for it to resolve.  The
+ * override source wins over the file on every reload.
+ */
+static void
+po_worker_set_transaction_settings(void)
+{
+	static const char *const settings[][2] = {
+		{"default_transaction_isolation", "read committed"},
+		{"default_transaction_read_only", "off"},
+		{"default_transaction_deferrable", "off"},
+		{"statement_timeout", "0"},
+		{"lock_timeout", "0"},
+		{"idle_in_transaction_session_timeout", "0"},
+		{"search_path", "pg_catalog"},
+	};
+	int			i;
+
+	for (i = 0; i < lengthof(settings); i++)
+		SetConfigOption(settings[i][0], settings[i][1], PGC_SUSET,
+						PGC_S_OVERRIDE);
+	po_set_transaction_timeout_off();
 }
 
 static bool
@@ -109,6 +142,7 @@ po_worker_main(Datum main_arg)
 
 	/* shared catalogs only: role and database names */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+	po_worker_set_transaction_settings();
 
 	if (po_shared == NULL)
 		ereport(ERROR,
@@ -133,7 +167,7 @@ po_worker_main(Datum main_arg)
 	cycle_cxt = AllocSetContextCreate(TopMemoryContext,
 									  "pool_observer sample",
 									  ALLOCSET_DEFAULT_SIZES);
-	next_sample_at = GetCurrentTimestamp();
+	next_sample_at = po_monotonic_us();
 
 	for (;;)
 	{
@@ -150,18 +184,17 @@ po_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			/* a new interval counts from now */
-			next_sample_at = GetCurrentTimestamp();
+			next_sample_at = po_monotonic_us();
 			po_policy_reset_local();
 		}
 
 		requested = po_sample_requested();
-		if (!requested && (!po_enabled || GetCurrentTimestamp() < next_sample_at))
+		if (!requested && (!po_enabled || po_monotonic_us() < next_sample_at))
 			continue;
 
 		MemoryContextReset(cycle_cxt);
 		po_sample_once(cycle_cxt);
 
-		next_sample_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													 po_sample_interval);
+		next_sample_at = po_monotonic_us() + (int64) po_sample_interval * 1000;
 	}
 }

@@ -20,7 +20,8 @@ use Scalar::Util qw(blessed);
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(session open_session leak drop_session run_in start_in
-  poll_sample poll_plain set_conf worker_row log_count write_file);
+  poll_sample poll_plain set_conf worker_row log_count write_file
+  wait_until);
 
 # A psql session in the background on $node.  %o:
 #   app       application_name (default: the test's PGAPPNAME)
@@ -196,6 +197,21 @@ sub write_file
 	print $fh $bytes;
 	close($fh);
 	return;
+}
+
+# Call $cond until it returns true or $secs seconds have passed; returns
+# the last result.
+sub wait_until
+{
+	my ($cond, $secs) = @_;
+	my $deadline = time + ($secs // 30);
+	my $got;
+
+	until (($got = $cond->()) || time > $deadline)
+	{
+		usleep(50_000);
+	}
+	return $got;
 }
 
 1;

@@ -19,21 +19,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in set_conf);
+use PoTest qw(run_in set_conf session);
 
-# As in rules-tests' PoTest.pm (not on this branch yet).
-sub client_session
-{
-	my ($node, $app, $user, $db) = @_;
-	my $conn = $node->connstr($db // 'postgres') . " application_name='$app'";
-	$conn .= " user=$user" if defined $user;
-	my $s = $node->background_psql(
-		$db // 'postgres',
-		on_error_stop => 0,
-		extra_params => [ '-d', $conn ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('attribution');
 $node->init;
@@ -79,7 +66,7 @@ is( $mon->query_safe(
 # item 11
 #
 set_conf($node, $mon, 'pool_observer.sample_interval = 3600000');
-my $s11 = client_session($node, 'item11a', 'regress_app');
+my $s11 = session($node, app => 'item11a', user => 'regress_app');
 run_in($s11, "SET application_name = 'item11b';");
 $mon->query_safe('SELECT pool_observer.sample_now()');
 is( $mon->query_safe(
