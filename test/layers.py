@@ -24,7 +24,8 @@ LAYERS = {
     3: ["pools", "detect", "policy"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
-        "funcs_control", "funcs_actions", "persist", "module"],
+        "funcs_control", "funcs_actions", "funcs_advice", "persist",
+        "module"],
 }
 
 
