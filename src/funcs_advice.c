@@ -65,13 +65,16 @@ typedef struct AdvicePool
 	int64		bins[PO_BUSY_BINS];
 } AdvicePool;
 
-/* The window as microseconds, or an ERROR for NULL, <= 0 or past what is kept. */
+/*
+ * The window as microseconds, or an ERROR for NULL, <= 0 or more than a
+ * year.  A window longer than the history kept is not an error: the note
+ * column says what the figures cover.
+ */
 static int64
 window_us(FunctionCallInfo fcinfo)
 {
 	Interval   *iv;
 	double		secs;
-	double		kept = (double) po_history_size * po_history_interval;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -85,13 +88,12 @@ window_us(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				errmsg("\"window\" must be greater than zero"));
-	if (secs > kept)
+	if (secs > 366.0 * SECS_PER_DAY)
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				errmsg("\"window\" is longer than the history kept"),
-				errdetail("History keeps %d buckets of %d s, %.0f s in all.",
-						  po_history_size, po_history_interval, kept),
-				errhint("Ask for a shorter window, or raise pool_observer.history_size or pool_observer.history_interval."));
+				errmsg("\"window\" must be at most one year"),
+				errdetail("History keeps %d buckets of %d s.",
+						  po_history_size, po_history_interval));
 	return (int64) (secs * USECS_PER_SEC);
 }
 
@@ -220,10 +222,23 @@ po_advice_figures_1_1(PG_FUNCTION_ARGS)
 	if (nbuckets == 0)
 		note = "no samples in the window yet";
 	else if (first_start > start)
-		note = psprintf("figures cover only the last %s: history starts at %s",
-						DatumGetCString(DirectFunctionCall1(interval_out,
-															po_interval_datum(now - first_start))),
-						timestamptz_to_str(first_start));
+	{
+		double		secs = (double) (now - first_start) / USECS_PER_SEC;
+		const char *covered;
+
+		if (secs < 120)
+			covered = psprintf("%.0f s", secs);
+		else if (secs < 7200)
+			covered = psprintf("%.0f min", secs / 60);
+		else
+			covered = psprintf("%.1f h", secs / 3600);
+		if (win > (int64) po_history_size * po_history_interval * USECS_PER_SEC)
+			note = psprintf("the window is longer than the history kept (%d buckets of %d s): figures cover only the last %s",
+							po_history_size, po_history_interval, covered);
+		else
+			note = psprintf("figures cover only the last %s: history starts at %s",
+							covered, timestamptz_to_str(first_start));
+	}
 
 	/* the pools, then the server row */
 	hash_seq_init(&seq, pools);
