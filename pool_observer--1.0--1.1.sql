@@ -137,18 +137,15 @@ BEGIN
     END IF;
     IF has_outcomes THEN
         outc_sql := $q$
-            SELECT h.datname, h.usename, h.application_name, h.client_addr,
-                   h.overflow,
+            SELECT ROW(h.datname, h.usename, h.application_name, h.client_addr, h.overflow)::text AS k,
                    pg_catalog.sum(h.refused_connections)::bigint AS refused,
                    pg_catalog.sum(h.timeouts)::bigint AS timeouts
               FROM @extschema@.pool_history h
              WHERE h.bucket_start >= (SELECT w.window_start FROM ws w)
-             GROUP BY 1, 2, 3, 4, 5 $q$;
+             GROUP BY 1 $q$;
     ELSE
         outc_sql := $q$
-            SELECT NULL::name AS datname, NULL::name AS usename,
-                   NULL::text AS application_name, NULL::inet AS client_addr,
-                   NULL::boolean AS overflow, NULL::bigint AS refused,
+            SELECT NULL::text AS k, NULL::bigint AS refused,
                    NULL::bigint AS timeouts
              WHERE false $q$;
     END IF;
@@ -160,32 +157,24 @@ BEGIN
         prof AS MATERIALIZED (%s),
         outc AS MATERIALIZED (%s),
         tot AS (
-            SELECT p.datname, p.usename, p.application_name, p.client_addr,
-                   p.overflow, pg_catalog.sum(p.busy) AS busy
-              FROM prof p GROUP BY 1, 2, 3, 4, 5),
+            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, pg_catalog.sum(p.busy) AS busy
+              FROM prof p GROUP BY 1),
         byq AS (
-            SELECT p.datname, p.usename, p.application_name, p.client_addr,
-                   p.overflow, p.query_id,
+            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, p.query_id,
                    pg_catalog.sum(p.busy) AS busy,
                    pg_catalog.sum(p.busy) FILTER (WHERE p.state = 'idle in transaction') AS iit_busy
               FROM prof p
              WHERE NOT p.other AND p.query_id IS NOT NULL
-             GROUP BY 1, 2, 3, 4, 5, 6),
+             GROUP BY 1, 2),
         topq AS (
-            SELECT DISTINCT ON (b.datname, b.usename, b.application_name, b.client_addr, b.overflow)
-                   b.datname, b.usename, b.application_name, b.client_addr,
-                   b.overflow, b.query_id, b.busy
+            SELECT DISTINCT ON (b.k) b.k, b.query_id, b.busy
               FROM byq b
-             ORDER BY b.datname, b.usename, b.application_name, b.client_addr,
-                      b.overflow, b.busy DESC, b.query_id),
+             ORDER BY b.k, b.busy DESC, b.query_id),
         topiit AS (
-            SELECT DISTINCT ON (b.datname, b.usename, b.application_name, b.client_addr, b.overflow)
-                   b.datname, b.usename, b.application_name, b.client_addr,
-                   b.overflow, b.query_id
+            SELECT DISTINCT ON (b.k) b.k, b.query_id
               FROM byq b
              WHERE b.iit_busy > 0
-             ORDER BY b.datname, b.usename, b.application_name, b.client_addr,
-                      b.overflow, b.iit_busy DESC, b.query_id)
+             ORDER BY b.k, b.iit_busy DESC, b.query_id)
         SELECT f.*,
                f.max_connections IS NOT NULL AS is_server,
                pg_catalog.max(f.max_connections) OVER () AS srv_max_connections,
@@ -197,11 +186,12 @@ BEGIN
                q.busy / NULLIF(t.busy, 0) AS top_share,
                i.query_id AS iit_id,
                o.refused, o.timeouts AS timeouts_n
-          FROM fig f
-          LEFT JOIN tot t USING (datname, usename, application_name, client_addr, overflow)
-          LEFT JOIN topq q USING (datname, usename, application_name, client_addr, overflow)
-          LEFT JOIN topiit i USING (datname, usename, application_name, client_addr, overflow)
-          LEFT JOIN outc o USING (datname, usename, application_name, client_addr, overflow)
+          FROM (SELECT f0.*, ROW(f0.datname, f0.usename, f0.application_name, f0.client_addr, f0.overflow)::text AS k FROM fig f0) f
+          -- the key as text: equal also when client_addr is NULL (Unix sockets)
+          LEFT JOIN tot t ON t.k = f.k
+          LEFT JOIN topq q ON q.k = f.k
+          LEFT JOIN topiit i ON i.k = f.k
+          LEFT JOIN outc o ON o.k = f.k
          ORDER BY f.max_connections IS NOT NULL, f.datname, f.usename,
                   f.application_name, f.client_addr, f.overflow
         $q$, prof_sql, outc_sql) USING "window"
