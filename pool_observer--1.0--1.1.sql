@@ -239,3 +239,418 @@ SELECT w.*,
  CROSS JOIN @extschema@._outcome_stats_1_1() o
  CROSS JOIN @extschema@._profile_stats_1_1() p;
 -- end of 1.1: worker
+
+-- ------------------------------------------------------------------------
+-- 1.1: advice
+--
+-- Is each pool the right size, and why not (README, "Advice").  The C
+-- function merges the history buckets that overlap the window into
+-- per-pool figures from the samples (busy connections: active + idle in
+-- transaction); advice() adds the top query from profile_history and the
+-- refusals and timeouts from pool_history when those 1.1 views are there,
+-- and applies the documented rules.  Everything is schema-qualified and
+-- the search_path is pinned.
+-- ------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._advice_figures_1_1(
+    "window" interval,
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT overflow boolean,
+    OUT window_start timestamptz,
+    OUT samples bigint,
+    OUT window_samples bigint,
+    OUT connections_max integer,
+    OUT busy_avg double precision,
+    OUT busy_p95 integer,
+    OUT busy_max integer,
+    OUT saturated_share double precision,
+    OUT idle_in_transaction_share double precision,
+    OUT new_connections bigint,
+    OUT max_connections integer,
+    OUT cpus integer,
+    OUT active_p95 integer,
+    OUT note text,
+    OUT buckets integer,
+    OUT computed_at timestamptz)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'po_advice_figures_1_1'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.advice(
+    "window" interval DEFAULT '1 hour',
+    OUT datname name,
+    OUT usename name,
+    OUT application_name text,
+    OUT client_addr inet,
+    OUT connections_max integer,
+    OUT busy_avg double precision,
+    OUT busy_p95 integer,
+    OUT busy_max integer,
+    OUT saturated_share double precision,
+    OUT idle_in_transaction_share double precision,
+    OUT top_query_id bigint,
+    OUT top_query text,
+    OUT top_query_share double precision,
+    OUT refused_connections bigint,
+    OUT timeouts bigint,
+    OUT recommended_size integer,
+    OUT verdict text,
+    OUT reasons text[],
+    OUT overflow boolean,
+    OUT window_start timestamptz,
+    OUT samples bigint,
+    OUT note text)
+RETURNS SETOF record
+LANGUAGE plpgsql CALLED ON NULL INPUT VOLATILE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $advice$
+#variable_conflict use_column
+DECLARE
+    -- The rules' thresholds (README, "Advice: the rules").
+    leak_share      CONSTANT float8 := 0.5;  -- leaking: idle in transaction share of busy time
+    slow_share      CONSTANT float8 := 0.5;  -- slow_queries: one query id's share of busy time
+    saturated_min   CONSTANT float8 := 0.05; -- saturated this share of the window is meaningful
+    growth          CONSTANT float8 := 0.5;  -- undersized: grow by half ...
+    growth_min      CONSTANT int    := 2;    -- ... and by at least this many
+    oversized_use   CONSTANT float8 := 0.5;  -- oversized: busy_max at most this share ...
+    oversized_min   CONSTANT int    := 4;    -- ... of at least this many connections
+    margin_share    CONSTANT float8 := 0.25; -- oversized: keep busy_max plus a quarter ...
+    margin_min      CONSTANT int    := 2;    -- ... and at least this many
+    headroom_share  CONSTANT float8 := 0.9;  -- headroom_low: peak at this share of max_connections
+    spindles        CONSTANT int    := 1;    -- cores * 2 + effective spindles (PostgreSQL wiki)
+
+    has_profile  boolean := pg_catalog.to_regclass('@extschema@.profile_history') IS NOT NULL;
+    has_outcomes boolean;
+    pgss_nsp     name;
+    prof_sql     text;
+    outc_sql     text;
+    r            record;
+    span         text;
+    secs         float8;
+    mean_ms      float8;
+    free_slots   int;
+    freed        int := 0;
+    step         int;
+    cpu_limit    int;
+BEGIN
+    -- _advice_figures_1_1() checks the window (NULL, <= 0, over a year)
+    SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                   WHERE a.attrelid = '@extschema@.pool_history'::pg_catalog.regclass
+                     AND a.attname = 'refused_connections' AND NOT a.attisdropped)
+      INTO has_outcomes;
+    SELECT n.nspname INTO pgss_nsp
+      FROM pg_catalog.pg_extension e
+      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'pg_stat_statements';
+
+    IF has_profile THEN
+        prof_sql := $q$
+            SELECT ph.datname, ph.usename, ph.application_name, ph.client_addr,
+                   ph.overflow, ph.state, ph.query_id, ph.other,
+                   pg_catalog.sum(ph.busy_seconds) AS busy
+              FROM @extschema@.profile_history ph
+             WHERE ph.bucket_start >= (SELECT w.window_start FROM ws w)
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 $q$;
+    ELSE
+        prof_sql := $q$
+            SELECT NULL::name AS datname, NULL::name AS usename,
+                   NULL::text AS application_name, NULL::inet AS client_addr,
+                   NULL::boolean AS overflow, NULL::text AS state,
+                   NULL::bigint AS query_id, NULL::boolean AS other,
+                   NULL::float8 AS busy
+             WHERE false $q$;
+    END IF;
+    IF has_outcomes THEN
+        outc_sql := $q$
+            SELECT ROW(h.datname, h.usename, h.application_name, h.client_addr, h.overflow)::text AS k,
+                   pg_catalog.sum(h.refused_connections)::bigint AS refused,
+                   pg_catalog.sum(h.timeouts)::bigint AS timeouts
+              FROM @extschema@.pool_history h
+             WHERE h.bucket_start >= (SELECT w.window_start FROM ws w)
+             GROUP BY 1 $q$;
+    ELSE
+        outc_sql := $q$
+            SELECT NULL::text AS k, NULL::bigint AS refused,
+                   NULL::bigint AS timeouts
+             WHERE false $q$;
+    END IF;
+
+    FOR r IN EXECUTE pg_catalog.format($q$
+        WITH fig AS MATERIALIZED (
+            SELECT * FROM @extschema@._advice_figures_1_1($1)),
+        ws AS (SELECT f.window_start FROM fig f LIMIT 1),
+        prof AS MATERIALIZED (%s),
+        outc AS MATERIALIZED (%s),
+        tot AS (
+            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, pg_catalog.sum(p.busy) AS busy
+              FROM prof p GROUP BY 1),
+        byq AS (
+            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, p.query_id,
+                   pg_catalog.sum(p.busy) AS busy,
+                   pg_catalog.sum(p.busy) FILTER (WHERE p.state = 'idle in transaction') AS iit_busy
+              FROM prof p
+             WHERE NOT p.other AND p.query_id IS NOT NULL
+             GROUP BY 1, 2),
+        topq AS (
+            SELECT DISTINCT ON (b.k) b.k, b.query_id, b.busy
+              FROM byq b
+             ORDER BY b.k, b.busy DESC, b.query_id),
+        topiit AS (
+            SELECT DISTINCT ON (b.k) b.k, b.query_id
+              FROM byq b
+             WHERE b.iit_busy > 0
+             ORDER BY b.k, b.iit_busy DESC, b.query_id)
+        SELECT f.*,
+               f.max_connections IS NOT NULL AS is_server,
+               pg_catalog.max(f.max_connections) OVER () AS srv_max_connections,
+               pg_catalog.max(f.connections_max) FILTER (WHERE f.max_connections IS NOT NULL) OVER () AS srv_connections_max,
+               pg_catalog.sum(f.connections_max) FILTER (WHERE f.max_connections IS NULL) OVER () AS pools_peak_sum,
+               pg_catalog.sum(o.refused) OVER () AS srv_refused,
+               pg_catalog.sum(o.timeouts) OVER () AS srv_timeouts,
+               q.query_id AS top_id,
+               q.busy / NULLIF(t.busy, 0) AS top_share,
+               i.query_id AS iit_id,
+               o.refused, o.timeouts AS timeouts_n
+          FROM (SELECT f0.*, ROW(f0.datname, f0.usename, f0.application_name, f0.client_addr, f0.overflow)::text AS k FROM fig f0) f
+          -- the key as text: equal also when client_addr is NULL (Unix sockets)
+          LEFT JOIN tot t ON t.k = f.k
+          LEFT JOIN topq q ON q.k = f.k
+          LEFT JOIN topiit i ON i.k = f.k
+          LEFT JOIN outc o ON o.k = f.k
+         ORDER BY f.max_connections IS NOT NULL, f.datname, f.usename,
+                  f.application_name, f.client_addr, f.overflow
+        $q$, prof_sql, outc_sql) USING "window"
+    LOOP
+        -- "the last hour", or the span the history actually covers
+        secs := CASE WHEN r.note IS NULL
+                     THEN pg_catalog.date_part('epoch', "window")
+                     ELSE pg_catalog.date_part('epoch', r.computed_at - r.window_start) END;
+        span := CASE
+            WHEN secs = 3600 THEN 'the last hour'
+            WHEN secs >= 7200 AND secs::bigint % 3600 = 0 THEN pg_catalog.format('the last %s hours', secs::bigint / 3600)
+            WHEN secs >= 120 THEN pg_catalog.format('the last %s min', pg_catalog.round(secs / 60))
+            ELSE pg_catalog.format('the last %s s', pg_catalog.round(secs)) END;
+
+        datname := r.datname;
+        usename := r.usename;
+        application_name := r.application_name;
+        client_addr := r.client_addr;
+        overflow := r.overflow;
+        window_start := r.window_start;
+        samples := r.samples;
+        note := r.note;
+        connections_max := r.connections_max;
+        busy_avg := r.busy_avg;
+        busy_p95 := r.busy_p95;
+        busy_max := r.busy_max;
+        saturated_share := r.saturated_share;
+        idle_in_transaction_share := r.idle_in_transaction_share;
+        top_query_id := r.top_id;
+        top_query_share := r.top_share;
+        top_query := NULL;
+        refused_connections := CASE WHEN r.is_server THEN r.srv_refused ELSE r.refused END;
+        timeouts := CASE WHEN r.is_server THEN r.srv_timeouts ELSE r.timeouts_n END;
+        IF has_outcomes THEN
+            refused_connections := COALESCE(refused_connections, 0);
+            timeouts := COALESCE(timeouts, 0);
+        END IF;
+        recommended_size := NULL;
+        reasons := '{}';
+
+        IF r.is_server THEN
+            -- the server row
+            cpu_limit := r.cpus * 2 + spindles;
+            IF r.connections_max >= headroom_share * r.max_connections THEN
+                verdict := 'headroom_low';
+                reasons := reasons || pg_catalog.format(
+                    'Client connections peaked at %s of the %s usable max_connections (%s%%) in %s; raise max_connections or shrink the pools%s.',
+                    r.connections_max, r.max_connections,
+                    pg_catalog.round(100.0 * r.connections_max / r.max_connections),
+                    span,
+                    CASE WHEN freed > 0 THEN pg_catalog.format(' (shrinking the oversized ones frees %s)', freed) ELSE '' END);
+            END IF;
+            IF r.pools_peak_sum > r.max_connections THEN
+                verdict := COALESCE(verdict, 'oversubscribed');
+                reasons := reasons || pg_catalog.format(
+                    'The pools'' peak sizes in %s add up to %s, past the %s usable max_connections: if they all fill at once, connections will be refused.',
+                    span, r.pools_peak_sum, r.max_connections);
+            END IF;
+            IF r.cpus IS NOT NULL AND r.active_p95 > cpu_limit THEN
+                verdict := COALESCE(verdict, 'too_many_active');
+                reasons := reasons || pg_catalog.format(
+                    '95%% of the samples in %s had up to %s active connections, more than the %s that %s CPUs can serve (cores * 2 + %s effective spindle, the PostgreSQL wiki''s connection-count formula); put a pooler in front or shrink the pools.',
+                    span, r.active_p95, cpu_limit, r.cpus, spindles);
+            END IF;
+            IF verdict IS NULL THEN
+                verdict := 'ok';
+                reasons := reasons || pg_catalog.format(
+                    'Client connections peaked at %s of the %s usable max_connections in %s, and 95%% of the samples had at most %s active connections, within the %s that %s CPUs can serve.',
+                    r.connections_max, r.max_connections, span, r.active_p95,
+                    cpu_limit, r.cpus);
+            END IF;
+            IF r.srv_refused > 0 THEN
+                reasons := reasons || pg_catalog.format(
+                    '%s connection attempts were refused in %s.', r.srv_refused, span);
+            END IF;
+            IF r.note IS NOT NULL THEN
+                reasons := reasons || pg_catalog.format('Note: %s.', r.note);
+            END IF;
+            RETURN NEXT;
+            verdict := NULL;
+            CONTINUE;
+        END IF;
+
+        -- the top query's text and, when pg_stat_statements is there, its mean time
+        mean_ms := NULL;
+        IF r.top_id IS NOT NULL THEN
+            SELECT p.query INTO top_query
+              FROM @extschema@.profile p
+             WHERE p.query_id = r.top_id
+               AND p.datname IS NOT DISTINCT FROM r.datname
+               AND p.usename IS NOT DISTINCT FROM r.usename
+               AND p.application_name IS NOT DISTINCT FROM r.application_name
+               AND p.client_addr IS NOT DISTINCT FROM r.client_addr
+               AND p.query IS NOT NULL
+             LIMIT 1;
+            IF pgss_nsp IS NOT NULL THEN
+                BEGIN
+                    EXECUTE pg_catalog.format(
+                        'SELECT pg_catalog.sum(s.total_exec_time) / NULLIF(pg_catalog.sum(s.calls), 0)
+                           FROM %I.pg_stat_statements s
+                          WHERE s.queryid = $1
+                            AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = $2)',
+                        pgss_nsp)
+                      INTO mean_ms USING r.top_id, r.datname;
+                EXCEPTION WHEN OTHERS THEN
+                    mean_ms := NULL;    -- not loaded, or not readable
+                END;
+            END IF;
+        END IF;
+
+        free_slots := r.srv_max_connections - r.srv_connections_max;
+
+        IF r.refused > 0 THEN
+            verdict := 'refusing';
+            reasons := reasons || pg_catalog.format(
+                '%s connection attempts of this pool were refused in %s; the events of kind connection_refused say why (no free slot, or a role''s or database''s connection limit).',
+                r.refused, span);
+        END IF;
+
+        IF r.idle_in_transaction_share >= leak_share THEN
+            verdict := COALESCE(verdict, 'leaking');
+            reasons := reasons || pg_catalog.format(
+                '%s%% of its busy time in %s was idle in transaction: fix the transaction scope (commit or roll back before other work); a bigger pool only hides it.',
+                pg_catalog.round(100 * r.idle_in_transaction_share), span);
+            IF r.iit_id IS NOT NULL THEN
+                reasons := reasons || pg_catalog.format(
+                    'The statement most often left idle in its transaction is query %s: %s.',
+                    r.iit_id,
+                    COALESCE((SELECT pg_catalog.left(p.query, 200) FROM @extschema@.profile p
+                               WHERE p.query_id = r.iit_id
+                                 AND p.datname IS NOT DISTINCT FROM r.datname
+                                 AND p.usename IS NOT DISTINCT FROM r.usename
+                                 AND p.application_name IS NOT DISTINCT FROM r.application_name
+                                 AND p.client_addr IS NOT DISTINCT FROM r.client_addr
+                                 AND p.query IS NOT NULL LIMIT 1), '(text not visible)'));
+            ELSE
+                -- without the profile, the latest idle_in_transaction event names it
+                reasons := reasons || (
+                    SELECT pg_catalog.format('The last session seen idle in its transaction ran: %s.',
+                                             pg_catalog.left(e.query, 200))
+                      FROM @extschema@.events e
+                     WHERE e.kind = 'idle_in_transaction' AND e.query IS NOT NULL
+                       AND e.detected_at >= r.window_start
+                       AND e.datname IS NOT DISTINCT FROM r.datname
+                       AND e.usename IS NOT DISTINCT FROM r.usename
+                       AND e.application_name IS NOT DISTINCT FROM r.application_name
+                       AND e.client_addr IS NOT DISTINCT FROM r.client_addr
+                     ORDER BY e.id DESC LIMIT 1);
+                reasons := pg_catalog.array_remove(reasons, NULL);
+            END IF;
+        END IF;
+
+        IF r.top_share >= slow_share AND r.saturated_share >= saturated_min THEN
+            verdict := COALESCE(verdict, 'slow_queries');
+            reasons := reasons || pg_catalog.format(
+                'Saturated %s%% of %s; %s%% of its busy time is query %s: %s%s.',
+                pg_catalog.round(100 * r.saturated_share), span,
+                pg_catalog.round(100 * r.top_share), r.top_id,
+                COALESCE(pg_catalog.left(top_query, 200), '(text not visible)'),
+                CASE WHEN mean_ms IS NOT NULL
+                     THEN pg_catalog.format(' (mean %s ms in pg_stat_statements)', pg_catalog.round(mean_ms::numeric, 1))
+                     ELSE '' END);
+            reasons := reasons || pg_catalog.format(
+                'Bound it with a statement_timeout for this role or application (ALTER ROLE %I SET statement_timeout = ''%ss'', or SET in the application %L) or give it a separate pool; more connections would fill the same way.',
+                r.usename,
+                CASE WHEN mean_ms IS NOT NULL THEN GREATEST(1, pg_catalog.ceil(2 * mean_ms / 1000))::text ELSE '30' END,
+                r.application_name);
+        END IF;
+
+        IF r.saturated_share >= saturated_min THEN
+            step := GREATEST(growth_min, pg_catalog.ceil(r.connections_max * growth)::int);
+            IF verdict IS NULL THEN
+                verdict := 'undersized';
+                IF free_slots > 0 THEN
+                    recommended_size := r.connections_max + LEAST(step, free_slots);
+                    reasons := reasons || pg_catalog.format(
+                        'Saturated %s%% of %s (all %s connections busy; busy p95 %s, max %s) and no single query or leak explains it: grow it to %s; the server had %s free connections at its peak.',
+                        pg_catalog.round(100 * r.saturated_share), span,
+                        r.connections_max, r.busy_p95, r.busy_max,
+                        recommended_size, free_slots);
+                ELSE
+                    reasons := reasons || pg_catalog.format(
+                        'Saturated %s%% of %s (all %s connections busy), but the server had no free connection at its peak: shrink other pools or raise max_connections first.',
+                        pg_catalog.round(100 * r.saturated_share), span, r.connections_max);
+                END IF;
+            ELSIF verdict = 'refusing' THEN
+                reasons := reasons || pg_catalog.format(
+                    'It was also saturated %s%% of %s (all %s connections busy).',
+                    pg_catalog.round(100 * r.saturated_share), span, r.connections_max);
+            END IF;
+        ELSIF r.connections_max >= oversized_min
+              AND r.busy_max <= oversized_use * r.connections_max THEN
+            step := r.busy_max + GREATEST(margin_min, pg_catalog.ceil(r.busy_max * margin_share)::int);
+            IF step < r.connections_max AND verdict IS NULL THEN
+                verdict := 'oversized';
+                recommended_size := step;
+                freed := freed + (r.connections_max - step);
+                reasons := reasons || pg_catalog.format(
+                    'Used at most %s of its %s connections in %s (busy p95 %s, avg %s): shrink it to %s (the peak plus a margin), which frees %s max_connections slots.',
+                    r.busy_max, r.connections_max, span, r.busy_p95,
+                    pg_catalog.round(r.busy_avg::numeric, 1), step,
+                    r.connections_max - step);
+            END IF;
+        END IF;
+
+        IF verdict IS NULL THEN
+            verdict := 'ok';
+            reasons := reasons || pg_catalog.format(
+                'Busy p95 %s and max %s of %s connections, saturated %s%% of %s: keep it.',
+                r.busy_p95, r.busy_max, r.connections_max,
+                pg_catalog.round(100 * r.saturated_share), span);
+        END IF;
+        IF r.note IS NOT NULL THEN
+            reasons := reasons || pg_catalog.format('Note: %s.', r.note);
+        END IF;
+        RETURN NEXT;
+        verdict := NULL;
+    END LOOP;
+END;
+$advice$;
+
+CREATE VIEW @extschema@.advice AS
+SELECT * FROM @extschema@.advice();
+
+REVOKE ALL ON FUNCTION
+    @extschema@._advice_figures_1_1(interval),
+    @extschema@.advice(interval)
+  FROM PUBLIC;
+REVOKE ALL ON @extschema@.advice FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    @extschema@._advice_figures_1_1(interval),
+    @extschema@.advice(interval)
+  TO pg_monitor;
+GRANT SELECT ON @extschema@.advice TO pg_monitor;
+-- end of 1.1: advice

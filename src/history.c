@@ -20,6 +20,7 @@
 
 #include <math.h>
 
+#include "port/pg_bitutils.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
@@ -91,10 +92,32 @@ po_history_current(void)
 	return hist->hist_cur;
 }
 
+/* The bin of a busy count; see PO_BUSY_EXACT. */
+int
+po_busy_bin(int32 busy)
+{
+	int			bin;
+
+	if (busy < PO_BUSY_EXACT)
+		return Max(busy, 0);
+	bin = PO_BUSY_EXACT + pg_leftmost_one_pos32((uint32) busy) - 4;
+	return Min(bin, PO_BUSY_BINS - 1);
+}
+
+/* The largest busy count a bin holds. */
+int32
+po_busy_bin_upper(int bin)
+{
+	if (bin < PO_BUSY_EXACT)
+		return bin;
+	return (int32) ((UINT64CONST(1) << (bin - PO_BUSY_EXACT + 5)) - 1);
+}
+
 static void
 fold_pool(PoHistRow *row, const PoPool *p)
 {
 	double		util;
+	int32		busy = p->active + p->idle_in_xact;
 
 	if (row->samples == 0 ||
 		memcmp(&row->key, &p->key, sizeof(PoPoolKey)) != 0)
@@ -114,6 +137,12 @@ fold_pool(PoHistRow *row, const PoPool *p)
 	row->util_sum += util;
 	row->util_max = Max(row->util_max, util);
 	row->new_conns += p->new_conn_sample;
+	row->busy_max = Max(row->busy_max, busy);
+	row->busy_sum += busy;
+	row->iit_sum += p->idle_in_xact;
+	row->busy_bins[po_busy_bin(busy)]++;
+	if (p->connections > 0 && busy == p->connections)
+		row->sat_samples++;
 }
 
 /* Add a pool's outcomes of this sample to its row and to the bucket. */
@@ -211,6 +240,10 @@ po_history_fold_locked(const PoServerSample *server, int64 new_conns,
 	bk->iit_max = Max(bk->iit_max, server->idle_in_xact);
 	bk->waiting_max = Max(bk->waiting_max, server->waiting);
 	bk->new_conns += new_conns;
+	bk->busy_max = Max(bk->busy_max, server->active + server->idle_in_xact);
+	bk->busy_sum += server->active + server->idle_in_xact;
+	bk->busy_bins[po_busy_bin(server->active + server->idle_in_xact)]++;
+	bk->active_bins[po_busy_bin(server->active)]++;
 
 	for (i = 0; i < po_pool_slots(); i++)
 	{

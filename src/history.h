@@ -18,6 +18,19 @@
 #include "statefile.h"
 #include "types.h"
 
+/*
+ * The distribution of busy connections (active + idle in transaction) per
+ * sample, for advice: bin b counts the samples with b busy connections for
+ * b < PO_BUSY_EXACT, and above that one bin per power of two, bin
+ * PO_BUSY_EXACT + k holding 2^(k+4) .. 2^(k+5) - 1.  30 bins reach 2^18,
+ * past MAX_BACKENDS, so no count is ever clamped.  A percentile that falls
+ * in an exact bin is exact; in a log2 bin it is reported as the bin's upper
+ * end (capped at the largest value seen), never below the true value and
+ * less than twice it.  120 bytes per pool per bucket.
+ */
+#define PO_BUSY_EXACT		16
+#define PO_BUSY_BINS		(PO_BUSY_EXACT + 14)
+
 /* Per pool and bucket. */
 typedef struct PoHistRow
 {
@@ -33,6 +46,12 @@ typedef struct PoHistRow
 	double		util_max;
 	int64		new_conns;
 	int64		outcomes[PO_NUM_HIST_OUTCOMES];	/* PoHistOutcome */
+	/* advice: busy = active + idle in transaction, per sample */
+	int32		busy_max;
+	int32		sat_samples;	/* samples with every connection busy */
+	int64		busy_sum;
+	int64		iit_sum;
+	int32		busy_bins[PO_BUSY_BINS];
 } PoHistRow;
 
 /* Per bucket, for the whole server, plus the bucket's identity. */
@@ -51,6 +70,11 @@ typedef struct PoBucket
 	double		util_max;
 	int64		new_conns;
 	int64		outcomes[PO_NUM_HIST_OUTCOMES];	/* summed over the pools */
+	/* advice: busy and active client connections of the server, per sample */
+	int32		busy_max;
+	int64		busy_sum;
+	int32		busy_bins[PO_BUSY_BINS];
+	int32		active_bins[PO_BUSY_BINS];
 } PoBucket;
 
 /* The stored arrays, for persist.c: history_size buckets, and rows. */
@@ -66,6 +90,8 @@ extern void po_history_clear_locked(void);
 extern int	po_history_current(void);
 extern uint64 po_history_fold_locked(const PoServerSample *server,
 									 int64 new_conns, const PoPool *pools);
+extern int	po_busy_bin(int32 busy);
+extern int32 po_busy_bin_upper(int bin);
 extern int	po_history_reader_start(void);
 extern bool po_history_copy_bucket(int cur, int k, PoBucket *bk,
 								   PoHistRow *rows);

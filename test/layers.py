@@ -25,7 +25,8 @@ LAYERS = {
     3: ["pools", "detect", "policy", "outcomes"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
-        "funcs_control", "funcs_actions", "funcs_profile", "persist", "module"],
+        "funcs_control", "funcs_actions", "funcs_profile", "funcs_advice",
+        "persist", "module"],
 }
 
 
