@@ -268,7 +268,14 @@ po_sample_once(MemoryContext cycle_cxt)
 
 	po_pools_begin_sample();
 	po_outcomes_begin_sample(s.now);
-	/* before the drain: see po_pools_probe_pending() */
+
+	/*
+	 * Drain, note which waiting connections' processes have exited, drain
+	 * again: a process writes its refusal before it exits, so the refusal of
+	 * every process found gone is in one of the two drains, and a connection
+	 * that came and went since the last sample is counted in this one.
+	 */
+	drain_intake(s.now);
 	po_pools_probe_pending();
 	drain_intake(s.now);
 	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);

@@ -99,10 +99,10 @@ define_action_after(const char *name, const char *short_desc, int *var)
 							NULL, NULL, NULL);
 }
 
-void
-po_define_gucs(void)
+/* Sizes of shared memory: fixed at start. */
+static void
+define_memory_gucs(void)
 {
-	/* Memory: fixed at start. */
 	DefineCustomIntVariable("pool_observer.max_pools",
 							"Sets the number of pools tracked individually.",
 							"Pools beyond this are folded into one overflow pool.",
@@ -138,8 +138,12 @@ po_define_gucs(void)
 							5, PO_PROFILE_TOP_MIN, PO_PROFILE_TOP_MAX,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
+}
 
-	/* Sampling. */
+/* Sampling: read at the next sample after a reload. */
+static void
+define_sampling_gucs(void)
+{
 	DefineCustomBoolVariable("pool_observer.enabled",
 							 "Enables sampling.",
 							 NULL,
@@ -176,8 +180,12 @@ po_define_gucs(void)
 							 sampling_method_options,
 							 PGC_SIGHUP, GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+}
 
-	/* Detection. */
+/* Detection thresholds. */
+static void
+define_detection_gucs(void)
+{
 	define_threshold("pool_observer.idle_in_transaction_threshold",
 					 "Reports sessions idle in a transaction longer than this.",
 					 &po_idle_in_transaction_threshold, 30000);
@@ -207,8 +215,12 @@ po_define_gucs(void)
 							80, -1, 100,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
+}
 
-	/* Actions. */
+/* Actions and the rules that limit them. */
+static void
+define_action_gucs(void)
+{
 	define_action_after("pool_observer.idle_in_transaction_terminate_after",
 						"Terminates sessions idle in a transaction longer than this.",
 						&po_idle_in_transaction_terminate_after);
@@ -267,6 +279,15 @@ po_define_gucs(void)
 							 true,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+}
+
+void
+po_define_gucs(void)
+{
+	define_memory_gucs();
+	define_sampling_gucs();
+	define_detection_gucs();
+	define_action_gucs();
 
 	MarkGUCPrefixReserved("pool_observer");
 }

@@ -258,9 +258,10 @@ count_in_startup_pool(const PoPendingConn *pc, TimestampTz now)
 }
 
 /*
- * Before the drain: note which waiting connections' processes have exited.
- * A process writes its refusal before it exits, so a refusal of a process
- * found gone here is in this sample's drain at the latest.
+ * Between the two drains of a sample: note which waiting connections'
+ * processes have exited.  A process writes its refusal before it exits, so
+ * a refusal of a process found gone here is in the second drain at the
+ * latest.
  */
 void
 po_pools_probe_pending(void)

@@ -202,7 +202,7 @@ unlink($state_file);
 # item 14: save only what is in use.
 #
 $node->append_conf('postgresql.conf',
-	"pool_observer.history_size = 100000\npool_observer.max_pools = 64\n");
+	"pool_observer.history_size = 100000\npool_observer.max_pools = 16\n");
 $node->start;
 $node->safe_psql('postgres', 'SELECT pool_observer.sample_now()');
 $node->stop;
