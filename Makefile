@@ -9,7 +9,7 @@ DATA_built = pool_observer--1.1.sql
 PGFILEDESC = "pool_observer - connection pool observer"
 PG_CPPFLAGS = -I$(srcdir)/src
 
-REGRESS = setup settings views functions privileges
+REGRESS = setup update settings views functions privileges
 REGRESS_OPTS = --temp-config=$(srcdir)/test/regress.conf \
 	--temp-instance=./tmp_check_regress
 TAP_TESTS = 1
