@@ -480,19 +480,22 @@ BEGIN
             IF r.cpus IS NOT NULL AND r.active_p95 > cpu_limit THEN
                 verdict := COALESCE(verdict, 'too_many_active');
                 reasons := reasons || pg_catalog.format(
-                    '95%% of the samples in %s had up to %s active connections, more than the %s that %s CPUs can serve (cores * 2 + %s effective spindle, the PostgreSQL wiki''s connection-count formula); put a pooler in front or shrink the pools.',
-                    span, r.active_p95, cpu_limit, r.cpus, spindles);
+                    '95%% of the samples in %s had up to %s active connections, more than the %s that %s can serve (cores * 2 + %s effective spindle, the PostgreSQL wiki''s connection-count formula); put a pooler in front or shrink the pools.',
+                    span, r.active_p95, cpu_limit,
+                    CASE WHEN r.cpus = 1 THEN '1 CPU' ELSE pg_catalog.format('%s CPUs', r.cpus) END, spindles);
             END IF;
             IF verdict IS NULL THEN
                 verdict := 'ok';
                 reasons := reasons || pg_catalog.format(
-                    'Client connections peaked at %s of the %s usable max_connections in %s, and 95%% of the samples had at most %s active connections, within the %s that %s CPUs can serve.',
+                    'Client connections peaked at %s of the %s usable max_connections in %s, and 95%% of the samples had at most %s active connections, within the %s that %s can serve.',
                     r.connections_max, r.max_connections, span, r.active_p95,
-                    cpu_limit, r.cpus);
+                    cpu_limit,
+                    CASE WHEN r.cpus = 1 THEN '1 CPU' ELSE pg_catalog.format('%s CPUs', r.cpus) END);
             END IF;
             IF r.srv_refused > 0 THEN
                 reasons := reasons || pg_catalog.format(
-                    '%s connection attempts were refused in %s.', r.srv_refused, span);
+                    '%s connection %s refused in %s.', r.srv_refused,
+                    CASE WHEN r.srv_refused = 1 THEN 'attempt was' ELSE 'attempts were' END, span);
             END IF;
             IF r.note IS NOT NULL THEN
                 reasons := reasons || pg_catalog.format('Note: %s.', r.note);
@@ -534,8 +537,9 @@ BEGIN
         IF r.refused > 0 THEN
             verdict := 'refusing';
             reasons := reasons || pg_catalog.format(
-                '%s connection attempts of this pool were refused in %s; the events of kind connection_refused say why (no free slot, or a role''s or database''s connection limit).',
-                r.refused, span);
+                '%s connection %s of this pool %s refused in %s; the events of kind connection_refused say why (no free slot, or a role''s or database''s connection limit).',
+                r.refused, CASE WHEN r.refused = 1 THEN 'attempt' ELSE 'attempts' END,
+                CASE WHEN r.refused = 1 THEN 'was' ELSE 'were' END, span);
         END IF;
 
         IF r.idle_in_transaction_share >= leak_share THEN
@@ -595,19 +599,26 @@ BEGIN
                 IF free_slots > 0 THEN
                     recommended_size := r.connections_max + LEAST(step, free_slots);
                     reasons := reasons || pg_catalog.format(
-                        'Saturated %s%% of %s (all %s connections busy; busy p95 %s, max %s) and no single query or leak explains it: grow it to %s; the server had %s free connections at its peak.',
+                        'Saturated %s%% of %s (%s busy; busy p95 %s, max %s) and no single query or leak explains it: grow it to %s; the server had %s free %s at its peak.',
                         pg_catalog.round(100 * r.saturated_share), span,
-                        r.connections_max, r.busy_p95, r.busy_max,
-                        recommended_size, free_slots);
+                        CASE WHEN r.connections_max = 1 THEN 'its one connection'
+                             ELSE pg_catalog.format('all %s connections', r.connections_max) END,
+                        r.busy_p95, r.busy_max,
+                        recommended_size, free_slots,
+                        CASE WHEN free_slots = 1 THEN 'connection' ELSE 'connections' END);
                 ELSE
                     reasons := reasons || pg_catalog.format(
-                        'Saturated %s%% of %s (all %s connections busy), but the server had no free connection at its peak: shrink other pools or raise max_connections first.',
-                        pg_catalog.round(100 * r.saturated_share), span, r.connections_max);
+                        'Saturated %s%% of %s (%s busy), but the server had no free connection at its peak: shrink other pools or raise max_connections first.',
+                        pg_catalog.round(100 * r.saturated_share), span,
+                        CASE WHEN r.connections_max = 1 THEN 'its one connection'
+                             ELSE pg_catalog.format('all %s connections', r.connections_max) END);
                 END IF;
             ELSIF verdict = 'refusing' THEN
                 reasons := reasons || pg_catalog.format(
-                    'It was also saturated %s%% of %s (all %s connections busy).',
-                    pg_catalog.round(100 * r.saturated_share), span, r.connections_max);
+                    'It was also saturated %s%% of %s (%s busy).',
+                    pg_catalog.round(100 * r.saturated_share), span,
+                    CASE WHEN r.connections_max = 1 THEN 'its one connection'
+                         ELSE pg_catalog.format('all %s connections', r.connections_max) END);
             END IF;
         ELSIF r.connections_max >= oversized_min
               AND r.busy_max <= oversized_use * r.connections_max THEN
@@ -617,18 +628,20 @@ BEGIN
                 recommended_size := step;
                 freed := freed + (r.connections_max - step);
                 reasons := reasons || pg_catalog.format(
-                    'Used at most %s of its %s connections in %s (busy p95 %s, avg %s): shrink it to %s (the peak plus a margin), which frees %s max_connections slots.',
+                    'Used at most %s of its %s connections in %s (busy p95 %s, avg %s): shrink it to %s (the peak plus a margin), which frees %s max_connections %s.',
                     r.busy_max, r.connections_max, span, r.busy_p95,
                     pg_catalog.round(r.busy_avg::numeric, 1), step,
-                    r.connections_max - step);
+                    r.connections_max - step,
+                    CASE WHEN r.connections_max - step = 1 THEN 'slot' ELSE 'slots' END);
             END IF;
         END IF;
 
         IF verdict IS NULL THEN
             verdict := 'ok';
             reasons := reasons || pg_catalog.format(
-                'Busy p95 %s and max %s of %s connections, saturated %s%% of %s: keep it.',
+                'Busy p95 %s and max %s of %s %s, saturated %s%% of %s: keep it.',
                 r.busy_p95, r.busy_max, r.connections_max,
+                CASE WHEN r.connections_max = 1 THEN 'connection' ELSE 'connections' END,
                 pg_catalog.round(100 * r.saturated_share), span);
         END IF;
         IF r.note IS NOT NULL THEN
