@@ -6,8 +6,9 @@
 #   1. promtool check rules / test rules on contrib/prometheus/;
 #   2. throwaway cluster (loopback only), pool_observer preloaded, low
 #      thresholds; an exporter role that is only a member of pg_monitor;
-#   3. three sessions idle in transaction ("exp_leaky", over TCP) and two
-#      idle ones ("exp_idle", Unix socket: client_addr NULL), two statement
+#   3. three sessions idle in transaction ("exp_leaky", over TCP), two
+#      idle ones ("exp_idle", Unix socket: client_addr NULL) and four more
+#      ("exp_big": advice says oversized), two statement
 #      timeouts ("exp_timeout") and a failed login ("exp_nologin"); poll
 #      with sample_now() until pools, events and pool_counters show them;
 #   4. the exporter on a free 127.0.0.1 port, default metrics off; scrape
@@ -86,6 +87,10 @@ done
 for i in 1 2; do
 	tc_session exp_idle "$TC_DIR" exp_app "SELECT $i;"
 done
+# four idle connections: advice says oversized, with a recommended size
+for i in 1 2 3 4; do
+	tc_session exp_big "$TC_DIR" exp_app "SELECT $i;"
+done
 # What PostgreSQL itself did: two statement timeouts (below the health
 # warning rate) and one failed login (28000, not permitted to log in).  No
 # refused connection: that would make health critical.
@@ -97,6 +102,9 @@ tc_poll 60 "the exp_leaky pool saturated with 3 sessions idle in transaction" "
 SELECT (SELECT idle_in_transaction = 3 AND saturated_since IS NOT NULL
           FROM pool_observer.pools WHERE application_name = 'exp_leaky')
    AND (SELECT idle = 2 FROM pool_observer.pools WHERE application_name = 'exp_idle')
+   AND (SELECT idle = 4 FROM pool_observer.pools WHERE application_name = 'exp_big')
+   AND (SELECT verdict = 'oversized' FROM pool_observer.advice WHERE application_name = 'exp_big')
+   AND (SELECT verdict = 'leaking' FROM pool_observer.advice WHERE application_name = 'exp_leaky')
    AND (SELECT count(*) FROM pool_observer.events
          WHERE kind = 'idle_in_transaction' AND ended_at IS NULL
            AND application_name = 'exp_leaky') = 3
@@ -280,6 +288,42 @@ for s in find("pool_observer_profile_top_busy_seconds_total"):
     per_pool[key] = per_pool.get(key, 0) + 1
 record(all(n <= 5 for n in per_pool.values()),
        "at most 5 query ids per pool: %s" % sorted(per_pool.values()))
+
+A = "pool_observer_advice_"
+VERDICTS = ["refusing", "leaking", "slow_queries", "undersized", "oversized",
+            "ok"]
+big = dict(application_name="exp_big", client_addr="local",
+           datname="postgres", usename="exp_app")
+server_row = dict(application_name="(server)", client_addr="", datname="",
+                  usename="")
+for v in VERDICTS:
+    expect("advice: a series for every verdict of the leaky pool",
+           A + "state", "==", 1 if v == "leaking" else 0, verdict=v, **leaky)
+    expect("advice: a series for every verdict of the big idle pool",
+           A + "state", "==", 1 if v == "oversized" else 0, verdict=v, **big)
+srv = find(A + "state", application_name="(server)")
+record(sorted(s[1]["verdict"] for s in srv) ==
+       sorted(["headroom_low", "oversubscribed", "too_many_active", "ok"]) and
+       sum(s[2] for s in srv) == 1,
+       "advice: the server row, 4 verdicts, one of them 1: %s" %
+       [(s[1]["verdict"], s[2]) for s in srv])
+for s in find(A + "state"):
+    record(set(s[1]) == POOL_LABELS | {"verdict"} and s[2] in (0, 1),
+           "advice labels and a 0/1 value: %s %s" % (s[1], s[2]))
+per_pool = {}
+for s in find(A + "state"):
+    key = tuple(sorted((k, v) for k, v in s[1].items() if k != "verdict"))
+    per_pool[key] = per_pool.get(key, 0) + s[2]
+record(all(n == 1 for n in per_pool.values()),
+       "advice: exactly one verdict per pool: %s" % sorted(per_pool.values()))
+expect("advice: recommended size of the big idle pool (shrink)",
+       A + "recommended_size", "<", 4, **big)
+expect("advice: recommended size at least 2", A + "recommended_size", ">=",
+       2, **big)
+expect("advice: the big pool's peak", A + "recommended_connections_max", "==",
+       4, **big)
+record(not find(A + "recommended_size", **leaky),
+       "advice: no recommended size for the leaking pool")
 
 W = "pool_observer_worker_"
 expect("worker sampled", W + "samples_total", ">", 0)
