@@ -575,7 +575,10 @@ BEGIN
             END IF;
         END IF;
 
-        IF r.top_share >= slow_share AND r.saturated_share >= saturated_min THEN
+        -- not for a leak: its "busy" time is a transaction left open, and a
+        -- statement_timeout does not bound that
+        IF r.top_share >= slow_share AND r.saturated_share >= saturated_min
+           AND NOT COALESCE(r.idle_in_transaction_share >= leak_share, false) THEN
             verdict := COALESCE(verdict, 'slow_queries');
             reasons := reasons || pg_catalog.format(
                 'Saturated %s%% of %s; %s%% of its busy time is query %s: %s%s.',
