@@ -1,24 +1,36 @@
 #!/usr/bin/env bash
 # test/demo.sh start|stop -- a throwaway PostgreSQL cluster that shows
-# pool_observer catching a leaked connection (`make demo`, `make demo-stop`).
+# pool_observer on the classic incidents (`make demo`, `make demo-stop`).
 #
 # start: installs dependencies, builds and installs the extension, stops any
 # previous demo, then creates a cluster in ./demo/ (data in demo/data, log in
 # demo/log, Unix socket in demo/ itself; /tmp/pool_observer-demo-<uid> when
 # the postgres user cannot reach the checkout) on port DEMO_PORT (default
 # 54329), listening on the Unix socket only.  The system cluster is never
-# touched.  It then runs:
-#   - pgbench -N for ~15 s                        (application demo_app)
-#   - a session that updates a row and stays idle in transaction forever
-#                                                  (leaky_worker)
-#   - a session blocked on that row lock           (blocked_worker)
-# waits (30 s at most) until pool_observer reports the leak, prints the
-# pools, sessions, health and events views and leaves everything running.
+# touched.  max_connections = 20 (17 for roles without SUPERUSER), 1 s
+# history buckets.  It then plays the classic incidents, as role app, one
+# pool (application_name) each:
+#   batch_jobs           5 jobs on a pool of 5 (pgbench -c 5, four queries)
+#   static_pool          one connection pinned by a slow endpoint (1 s)
+#   leaky_worker         BEGIN; UPDATE ...; then idle in transaction
+#   blocked_worker       waits for the leaked row lock
+#   nightly_report       a statement cancelled by statement_timeout
+#   export_job           a statement the client cancels (SIGINT to psql)
+#   connect_per_request  40 requests, a connection each (pgbench -C); then,
+#                        with the server full, 10 more, all refused
+#   idle_pool            9 idle connections: the server is full for role app
+# waits (30 s at most) until pool_observer has seen all of it, lets the
+# pools run until DEMO_RUN seconds after they started, then prints, in
+# headed sections: what is happening (pools, health, events), why (the
+# profile of the saturated pools, the leak's idle-in-transaction share),
+# what PostgreSQL itself did (timeouts, cancels, refusals; pool_counters)
+# and what to change (advice over the workloads' time, with the reasons).
+# It leaves everything running.
 #
 # stop: ends the background sessions, stops the cluster, removes its files
 # (the demo in the checkout and the one in /tmp; only DEMO_DIR when set).
 #
-# Environment: DEMO_PORT (54329), DEMO_DIR (override the directory),
+# Environment: DEMO_PORT (54329), DEMO_RUN (30 s), DEMO_DIR (override the directory),
 # DEMO_LISTEN (listen_addresses, default '' = socket only; e.g. 127.0.0.1),
 # DEMO_KEEP=1 (keep the cluster running when start fails, for inspection).
 
@@ -27,10 +39,11 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DEMO_PORT="${DEMO_PORT:-54329}"
+DEMO_RUN="${DEMO_RUN:-30}"
 REPO_DEMO="$PO_ROOT/demo"
 TMP_DEMO="/tmp/pool_observer-demo-$(id -u)"
 MARKER=.pool_observer-demo
-BG_NAMES=(pgbench leaker blocked)
+BG_NAMES=(batch static leaker blocked cpr holders)
 
 # ---------------------------------------------------------------------------
 # stop
@@ -69,7 +82,7 @@ stop_in() {
 		fi
 	fi
 	rm -rf "${dir:?}/data" "${dir:?}/log"
-	rm -f "$dir"/*.pid "$dir"/.s.PGSQL.* "$dir/$MARKER"
+	rm -f "$dir"/*.pid "$dir"/.s.PGSQL.* "$dir"/*.sql "$dir"/*.up "$dir"/cpr.phase1 "$dir"/cpr.done "$dir/$MARKER"
 	rmdir "$dir" 2>/dev/null || true
 	return 0
 }
@@ -129,14 +142,30 @@ pg_prefix() {
 	fi
 }
 
+# close_fds: close every descriptor above 2 in this (sub)shell.  The server
+# and the jobs outlive this script: run as `flock LOCK make demo`, they must
+# not inherit the lock's descriptor (nor make's), or the lock stays held
+# until the demo is stopped.
+close_fds() {
+	local fd n
+	for fd in /proc/"$BASHPID"/fd/*; do
+		n="${fd##*/}"
+		case "$n" in 0 | 1 | 2 | 255 | *[!0-9]*) continue ;; esac
+		eval "exec $n>&-" 2>/dev/null || true
+	done
+}
+
 # start_bg NAME CMD...: run CMD in the background in a session of its own,
 # tagged "pool_observer-demo-NAME" so that stop can recognise it; output to
 # log/NAME.log, pid to NAME.pid.
 start_bg() {
 	local name="$1"
 	shift
-	setsid bash -c '"$@"; exit $?' "pool_observer-demo-$name" "$@" \
-		>"$DEMO/log/$name.log" 2>&1 </dev/null &
+	(
+		close_fds
+		exec setsid bash -c '"$@"; exit $?' "pool_observer-demo-$name" "$@" \
+			>"$DEMO/log/$name.log" 2>&1 </dev/null
+	) &
 	echo "$!" >"$DEMO/$name.pid"
 }
 
@@ -197,18 +226,20 @@ port = $DEMO_PORT
 listen_addresses = '${DEMO_LISTEN:-}'
 unix_socket_directories = '$DEMO'
 unix_socket_permissions = 0700		# trust auth: only the owner (and root)
-max_connections = 50
+max_connections = 20			# 17 for roles without SUPERUSER
+superuser_reserved_connections = 3
 shared_buffers = 32MB
 log_line_prefix = '%m [%p] %q%a '
 shared_preload_libraries = 'pg_stat_statements,pool_observer'
 compute_query_id = on
 pool_observer.sample_interval = 200ms
+pool_observer.history_interval = 1s	# advice over the demo's few seconds
 pool_observer.idle_in_transaction_threshold = 2s
 pool_observer.slow_statement_threshold = 2s
 pool_observer.lock_wait_threshold = 1s
 pool_observer.saturation_threshold = 2s
 EOF
-	po_as_pg_user pg_ctl -D "$DEMO/data" -l "$DEMO/log/postgresql.log" -w -t 60 start >/dev/null ||
+	(close_fds && po_as_pg_user pg_ctl -D "$DEMO/data" -l "$DEMO/log/postgresql.log" -w -t 60 start >/dev/null) ||
 		failed_start "the demo server did not start"
 
 	po_log "creating database demo, the extensions and pgbench tables"
@@ -220,19 +251,45 @@ EOF
 		>"$DEMO/log/pgbench-init.log" 2>&1 ||
 		{ cat "$DEMO/log/pgbench-init.log" >&2; failed_start "pgbench -i failed"; }
 
-	pg_prefix
-	local conn=(-h "$DEMO" -p "$DEMO_PORT" -U "$PO_PG_USER")
-	# -N (no updates of pgbench_branches/tellers): the workload runs its
-	# 15 s instead of queueing behind the leaked row lock below.
-	po_log "starting the workload: pgbench -N -c 4 -j 2 -T 15 (application_name demo_app)"
-	start_bg pgbench "${PG_PREFIX[@]}" PGAPPNAME=demo_app \
-		pgbench -N -c 4 -j 2 -T 15 -P 5 "${conn[@]}" demo
+	dpsql -d demo -c "CREATE ROLE app LOGIN" \
+		-c "GRANT SELECT, UPDATE ON pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history TO app" ||
+		failed_start "creating the role app failed"
 
-	po_log "leaking a connection: BEGIN; UPDATE pgbench_branches ...; then idle (leaky_worker)"
+	pg_prefix
+	local conn=(-h "$DEMO" -p "$DEMO_PORT" -U app)
+	local t0=$SECONDS
+
+	# --- the workloads: each one a classic incident, as role app --------
+	# 1. batch_jobs: a pool of 5 connections held by 5 jobs, each running
+	#    one of four different queries (no single one dominates).
+	local f
+	for f in branches tellers history accounts; do
+		case "$f" in
+			accounts) echo "SELECT max(bid) FROM pgbench_branches, pg_sleep(0.4);" ;;
+			*) echo "SELECT count(*) FROM pgbench_$f, pg_sleep(0.4);" ;;
+		esac >"$DEMO/batch_$f.sql"
+	done
+	# 2. static_pool: one connection (a StaticPool) and a slow endpoint.
+	echo "SELECT count(*) AS slow_endpoint FROM pgbench_branches, pg_sleep(1);" >"$DEMO/slow_endpoint.sql"
+	# 4. connect_per_request: a new connection per request.
+	echo "SELECT abalance FROM pgbench_accounts WHERE aid = 42;" >"$DEMO/request.sql"
+	if po_is_root && [ "$PO_PG_USER" != root ]; then
+		chown "$PO_PG_USER": "$DEMO"/*.sql
+	fi
+
+	po_log "batch_jobs: 5 jobs on a pool of 5 connections (pgbench -c 5, four queries)"
+	start_bg batch "${PG_PREFIX[@]}" PGAPPNAME=batch_jobs \
+		pgbench -n -c 5 -j 1 -T 3600 -f "$DEMO/batch_branches.sql" -f "$DEMO/batch_tellers.sql" \
+		-f "$DEMO/batch_history.sql" -f "$DEMO/batch_accounts.sql" "${conn[@]}" demo
+	po_log "static_pool: one connection, pinned by a slow endpoint (1 s a request)"
+	start_bg static "${PG_PREFIX[@]}" PGAPPNAME=static_pool \
+		pgbench -n -c 1 -T 3600 -f "$DEMO/slow_endpoint.sql" "${conn[@]}" demo
+
+	# 3. the leak, and a session waiting for its row lock
+	po_log "leaky_worker: BEGIN; UPDATE pgbench_branches ...; then idle in transaction"
 	local q=$'BEGIN;\nUPDATE pgbench_branches SET bbalance = bbalance WHERE bid = 1;\n'
 	start_bg leaker bash -c '{ printf "%s" "$1"; exec sleep 3600; } | "${@:2}"' leak "$q" \
 		"${PG_PREFIX[@]}" PGAPPNAME=leaky_worker psql -X "${conn[@]}" demo
-
 	deadline=$((SECONDS + 15))
 	until [ "$(dpsql -d demo -At -c "SELECT count(*) FROM pg_stat_activity
 			WHERE application_name = 'leaky_worker' AND state = 'idle in transaction'
@@ -240,22 +297,74 @@ EOF
 		[ "$SECONDS" -lt "$deadline" ] || failed_start "the leaky_worker session did not get idle in transaction"
 		sleep 0.2
 	done
-
-	po_log "starting a session that waits for the leaked row lock (blocked_worker)"
+	po_log "blocked_worker: waits for the leaked row lock"
 	start_bg blocked "${PG_PREFIX[@]}" PGAPPNAME=blocked_worker \
 		psql -X "${conn[@]}" -c "UPDATE pgbench_branches SET bbalance = bbalance WHERE bid = 1" demo
 
-	po_log "waiting for pool_observer to report the leak (30 s at most)"
+	# what PostgreSQL itself does: a statement timeout and a client's cancel
+	po_log "nightly_report: a statement cancelled by statement_timeout = 500ms"
+	"${PG_PREFIX[@]}" PGAPPNAME=nightly_report PGOPTIONS='-c statement_timeout=500ms' \
+		psql -X -q "${conn[@]}" -c "SELECT count(*) AS nightly_report FROM pgbench_accounts, pg_sleep(2)" demo \
+		>"$DEMO/log/timeout.log" 2>&1 || true
+	po_log "export_job: a client cancels its statement (Ctrl-C in psql, after 1 s)"
+	"${PG_PREFIX[@]}" PGAPPNAME=export_job timeout -s INT 1 \
+		psql -X -q "${conn[@]}" -c "SELECT pg_sleep(30) AS export_all_orders" demo \
+		>"$DEMO/log/cancel.log" 2>&1 || true
+
+	# 4. connect_per_request (pgbench -C: a connection per transaction),
+	# then, once the server is full (5. below), ten more requests.
+	po_log "connect_per_request: 40 requests in 4 s, a new connection each (pgbench -C -R 10)"
+	start_bg cpr "${PG_PREFIX[@]}" PGAPPNAME=connect_per_request bash -c '
+		pgbench -n -C -c 1 -R 10 -t 40 -f "$1/request.sql" "${@:2}" demo
+		touch "$1/cpr.phase1"
+		for _ in $(seq 1 300); do [ -e "$1/holders.up" ] && break; sleep 0.1; done
+		for i in $(seq 1 10); do
+			psql -X -q -At "${@:2}" -c "SELECT $i AS request" demo
+			sleep 0.1
+		done
+		touch "$1/cpr.done"' cpr "$DEMO" "${conn[@]}"
+	deadline=$((SECONDS + 30))
+	until [ -e "$DEMO/cpr.phase1" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || failed_start "connect_per_request did not finish its first 40 requests in 30 s"
+		sleep 0.2
+	done
+
+	# 5. max_connections nearly reached: idle_pool opens 9 connections and
+	# keeps them idle.  With the 8 of the pools above that is 17, all that
+	# max_connections = 20 leaves to roles without SUPERUSER (3 reserved):
+	# every further connection of role app is refused.  The monitor (a
+	# superuser) stays off the server until they are all in.
+	po_log "idle_pool: opens 9 connections and leaves them idle; the server is then full for role app"
+	start_bg holders "${PG_PREFIX[@]}" PGAPPNAME=idle_pool bash -c '
+		for i in $(seq 1 9); do
+			psql -X -q "${@:2}" -c "SELECT 1" -c "\\! touch $1/holder.$i.up; exec sleep 3600" demo >/dev/null &
+		done
+		wait' holders "$DEMO" "${conn[@]}"
+	deadline=$((SECONDS + 30))
+	until [ "$(find "$DEMO" -maxdepth 1 -name 'holder.*.up' | wc -l)" = 9 ]; do
+		[ "$SECONDS" -lt "$deadline" ] || failed_start "idle_pool did not get its 9 connections in 30 s"
+		sleep 0.2
+	done
+	touch "$DEMO/holders.up"
+	deadline=$((SECONDS + 30))
+	until [ -e "$DEMO/cpr.done" ]; do
+		[ "$SECONDS" -lt "$deadline" ] || failed_start "connect_per_request did not finish its last 10 requests in 30 s"
+		sleep 0.2
+	done
+
+	po_log "waiting for pool_observer to see it all (30 s at most)"
 	deadline=$((SECONDS + 30))
 	last_err=
 	ready=
 	while :; do
 		if out="$(dpsql -d demo -At \
 			-c "SELECT pool_observer.sample_now()" \
-			-c "SELECT (SELECT status FROM pool_observer.health) <> 'ok'
+			-c "SELECT (SELECT count(DISTINCT kind) FROM pool_observer.events
+			            WHERE kind IN ('idle_in_transaction', 'lock_wait', 'pool_saturated',
+			                           'statement_timeout', 'query_cancelled', 'connection_refused')) = 6
 			       AND EXISTS (SELECT FROM pool_observer.pools
-			                    WHERE application_name = 'leaky_worker'
-			                      AND idle_in_transaction = 1)" 2>&1)"; then
+			                    WHERE application_name = 'leaky_worker' AND idle_in_transaction = 1)
+			       AND (SELECT count(*) FROM pool_observer.pools WHERE saturated_since IS NOT NULL) >= 2" 2>&1)"; then
 			if [ "$(printf '%s\n' "$out" | tail -n 1)" = t ]; then
 				ready=1
 				break
@@ -269,47 +378,44 @@ EOF
 	if [ -z "$ready" ]; then
 		echo "---------- what pool_observer shows now ----------" >&2
 		dpsql -d demo -x -c "SELECT * FROM pool_observer.health" >&2 || true
-		dpsql -d demo -c "SELECT application_name, connections, active, idle_in_transaction, waiting
+		dpsql -d demo -c "SELECT application_name, connections, active, idle_in_transaction, waiting, saturated_since
 		                    FROM pool_observer.pools ORDER BY 1" >&2 || true
+		dpsql -d demo -c "SELECT kind, application_name FROM pool_observer.events ORDER BY id" >&2 || true
 		[ -n "$last_err" ] && printf 'last error:\n%s\n' "$last_err" >&2
-		failed_start "pool_observer did not report the leaked session within 30 s (health.status <> 'ok' and pools.idle_in_transaction = 1 for leaky_worker)"
+		failed_start "pool_observer did not see every incident within 30 s"
 	fi
-
-	# The idle-in-transaction and lock-wait events open once their
-	# thresholds pass; give them a few seconds to appear.
-	deadline=$((SECONDS + 10))
-	until [ "$(dpsql -d demo -At -c "SELECT pool_observer.sample_now()" \
-		-c "SELECT count(DISTINCT kind) FROM pool_observer.events
-		     WHERE kind IN ('idle_in_transaction', 'lock_wait')" 2>/dev/null | tail -n 1)" = 2 ]; do
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			po_warn "no idle_in_transaction and lock_wait events yet"
-			break
-		fi
-		sleep 0.3
+	# Let the pools run for 30 s in all, so that the advice's window (the
+	# workloads' time) is not dominated by the one-off statements above.
+	po_log "letting the pools run until $DEMO_RUN s after the workloads started"
+	while [ $((SECONDS - t0)) -lt "$DEMO_RUN" ]; do
+		dpsql -d demo -At -c "SELECT pool_observer.sample_now()" >/dev/null 2>&1 || true
+		sleep 0.5
 	done
+	# the advice covers the workloads' time: whole seconds since they started
+	local window=$((SECONDS - t0))
 
-	echo
-	echo "==================== pool_observer.pools ===================="
-	dpsql -d demo -x -c "SELECT * FROM pool_observer.pools ORDER BY application_name"
-	echo
-	echo "==================== pool_observer.sessions ===================="
-	dpsql -d demo -c "SELECT pid, application_name, state, wait_event_type,
-	                         date_trunc('second', xact_age) AS xact_age, blocked_by,
-	                         left(query, 60) AS query
-	                    FROM pool_observer.sessions
-	                   WHERE pid <> pg_backend_pid()
-	                   ORDER BY application_name, pid"
-	echo "==================== pool_observer.health ===================="
-	dpsql -d demo -x -c "SELECT * FROM pool_observer.health"
-	echo
-	echo "==================== pool_observer.events ===================="
-	dpsql -d demo -c "SELECT kind, pid, application_name, action,
-	                         date_trunc('second', duration) AS duration,
-	                         left(query, 60) AS query, blocked_pids, blocked_by
-	                    FROM pool_observer.events ORDER BY id"
+	section() { printf '\n==================== %s ====================\n' "$1"; }
 
-	echo
-	echo "==================== pool_observer.profile: what holds each saturated pool ===================="
+	section "1. What is happening: pool_observer.pools"
+	dpsql -d demo -c "SELECT application_name, connections AS conns, active, idle, idle_in_transaction AS idle_in_xact,
+	                         waiting, round(utilization::numeric, 2) AS utilization,
+	                         date_trunc('second', now() - saturated_since) AS saturated_for
+	                    FROM pool_observer.pools
+	                   WHERE usename = 'app'
+	                   ORDER BY application_name"
+	section "1. What is happening: pool_observer.health"
+	dpsql -d demo -x -c "SELECT status, connections, max_connections, round(utilization::numeric, 2) AS utilization,
+	                            saturated_pools, idle_in_transaction_sessions, lock_waits, reasons
+	                       FROM pool_observer.health"
+	section "1. What is happening: pool_observer.events"
+	dpsql -d demo -c "SELECT kind, application_name, pid,
+	                         date_trunc('second', coalesce(ended_at, now()) - detected_at) AS duration,
+	                         left(query, 50) AS query, blocked_by
+	                    FROM pool_observer.events
+	                   WHERE kind IN ('idle_in_transaction', 'lock_wait', 'slow_statement', 'pool_saturated')
+	                   ORDER BY id"
+
+	section "2. Why: what holds each saturated pool (pool_observer.profile)"
 	dpsql -d demo -c "SELECT p.application_name, f.state, f.wait_event_type, f.wait_event,
 	                         round(f.share::numeric, 2) AS share,
 	                         round(f.busy_seconds::numeric, 1) AS busy_s,
@@ -323,28 +429,68 @@ EOF
 	                                     AND f.client_addr IS NOT DISTINCT FROM p.client_addr
 	                                   ORDER BY f.busy_seconds DESC LIMIT 1) f ON true
 	                   WHERE p.saturated_since IS NOT NULL
+	                     AND p.usename = 'app'
 	                   ORDER BY p.application_name"
-	echo "==================== pool_observer.profile: the leak's busy time ===================="
+	section "2. Why: the leak's busy time (pool_observer.profile)"
 	dpsql -d demo -c "SELECT application_name,
 	                         round(coalesce(sum(share) FILTER (WHERE state = 'idle in transaction'), 0)::numeric, 2)
 	                           AS idle_in_transaction_share,
-	                         round(sum(busy_seconds)::numeric, 1) AS busy_s
+	                         round(sum(busy_seconds)::numeric, 1) AS busy_s,
+	                         left(max(query) FILTER (WHERE state = 'idle in transaction'), 60) AS left_idle_after
 	                    FROM pool_observer.profile
 	                   WHERE application_name = 'leaky_worker'
 	                   GROUP BY application_name"
 
+	section "3. What PostgreSQL itself did: timeouts, cancels, refusals (pool_observer.events)"
+	dpsql -d demo -c "SELECT kind, application_name, left(query, 55) AS query, detail
+	                    FROM pool_observer.events
+	                   WHERE kind IN ('statement_timeout', 'lock_timeout', 'query_cancelled',
+	                                  'idle_in_transaction_timeout', 'idle_session_timeout',
+	                                  'transaction_timeout', 'session_terminated',
+	                                  'connection_refused', 'authentication_failed')
+	                   ORDER BY id"
+	section "3. What PostgreSQL itself did: pool_observer.pool_counters"
+	dpsql -d demo -c "SELECT application_name, new_connections AS new_conns, refused_connections AS refused,
+	                         statement_timeouts, queries_cancelled
+	                    FROM pool_observer.pool_counters
+	                   WHERE usename = 'app'
+	                   ORDER BY application_name"
+
+	section "4. What to change: pool_observer.advice('$window s')"
+	dpsql -d demo -c "SELECT coalesce(application_name, '(server)') AS pool, verdict,
+	                         recommended_size AS recommended, connections_max AS conns_max,
+	                         round(busy_avg::numeric, 1) AS busy_avg, busy_p95, busy_max,
+	                         round(saturated_share::numeric, 2) AS saturated,
+	                         round(idle_in_transaction_share::numeric, 2) AS idle_in_xact,
+	                         left(top_query, 40) AS top_query
+	                    FROM pool_observer.advice('$window s')
+	                   WHERE usename = 'app' OR (datname IS NULL AND NOT overflow)
+	                   ORDER BY datname IS NULL, application_name"
+	section "4. What to change: the reasons"
+	dpsql -d demo -At -F ': ' -c "SELECT coalesce(application_name, '(server)') || ' (' || verdict || ')',
+	                         r
+	                    FROM pool_observer.advice('$window s'), unnest(reasons) r
+	                   WHERE usename = 'app' OR (datname IS NULL AND NOT overflow)
+	                   ORDER BY datname IS NULL, application_name" |
+		sed 's/^/  /'
+
 	cat <<EOF
+
+(Shown: the pools of role app, the workloads; the demo's own psql sessions,
+pool demo_monitor as a superuser, are left out.  Workloads ran $((SECONDS - t0)) s.)
+
 The demo is running: data in $DEMO/data, server log in $DEMO/log/postgresql.log.
-pgbench (demo_app) runs for 15 s; leaky_worker holds its transaction open and
-blocked_worker waits on it until the demo is stopped.
+batch_jobs, static_pool, leaky_worker, blocked_worker and idle_pool keep
+going until the demo is stopped; the server stays full for role app.
 
 Connect:  psql -h $DEMO -p $DEMO_PORT -U $PO_PG_USER demo
-          then e.g.  SELECT * FROM pool_observer.events;
+          then e.g.  SELECT * FROM pool_observer.advice('5 min');
                      SELECT * FROM pool_observer.profile ORDER BY busy_seconds DESC;
                      SELECT * FROM pool_observer.terminate_idle_in_transaction('2 s');
 Stop:     make demo-stop
 EOF
 }
+
 
 case "${1:-}" in
 	start) do_start ;;
