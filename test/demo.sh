@@ -314,6 +314,7 @@ EOF
 	# 4. connect_per_request (pgbench -C: a connection per transaction),
 	# then, once the server is full (5. below), ten more requests.
 	po_log "connect_per_request: 40 requests in 4 s, a new connection each (pgbench -C -R 10)"
+	# shellcheck disable=SC2016  # expanded by the inner bash
 	start_bg cpr "${PG_PREFIX[@]}" PGAPPNAME=connect_per_request bash -c '
 		pgbench -n -C -c 1 -R 10 -t 40 -f "$1/request.sql" "${@:2}" demo
 		touch "$1/cpr.phase1"
@@ -335,6 +336,7 @@ EOF
 	# every further connection of role app is refused.  The monitor (a
 	# superuser) stays off the server until they are all in.
 	po_log "idle_pool: opens 9 connections and leaves them idle; the server is then full for role app"
+	# shellcheck disable=SC2016  # expanded by the inner bash
 	start_bg holders "${PG_PREFIX[@]}" PGAPPNAME=idle_pool bash -c '
 		for i in $(seq 1 9); do
 			psql -X -q "${@:2}" -c "SELECT 1" -c "\\! touch $1/holder.$i.up; exec sleep 3600" demo >/dev/null &
