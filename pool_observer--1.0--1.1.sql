@@ -551,7 +551,7 @@ BEGIN
                 reasons := reasons || pg_catalog.format(
                     'The statement most often left idle in its transaction is query %s: %s.',
                     r.iit_id,
-                    COALESCE((SELECT pg_catalog.left(p.query, 200) FROM @extschema@.profile p
+                    COALESCE((SELECT pg_catalog.rtrim(pg_catalog.left(p.query, 200), '; ') FROM @extschema@.profile p
                                WHERE p.query_id = r.iit_id
                                  AND p.datname IS NOT DISTINCT FROM r.datname
                                  AND p.usename IS NOT DISTINCT FROM r.usename
@@ -562,7 +562,7 @@ BEGIN
                 -- without the profile, the latest idle_in_transaction event names it
                 reasons := reasons || (
                     SELECT pg_catalog.format('The last session seen idle in its transaction ran: %s.',
-                                             pg_catalog.left(e.query, 200))
+                                             pg_catalog.rtrim(pg_catalog.left(e.query, 200), '; '))
                       FROM @extschema@.events e
                      WHERE e.kind = 'idle_in_transaction' AND e.query IS NOT NULL
                        AND e.detected_at >= r.window_start
@@ -584,7 +584,7 @@ BEGIN
                 'Saturated %s%% of %s; %s%% of its busy time is query %s: %s%s.',
                 pg_catalog.round(100 * r.saturated_share), span,
                 pg_catalog.round(100 * r.top_share), r.top_id,
-                COALESCE(pg_catalog.left(top_query, 200), '(text not visible)'),
+                COALESCE(pg_catalog.rtrim(pg_catalog.left(top_query, 200), '; '), '(text not visible)'),
                 CASE WHEN mean_ms IS NOT NULL
                      THEN pg_catalog.format(' (mean %s ms in pg_stat_statements)', pg_catalog.round(mean_ms::numeric, 1))
                      ELSE '' END);
