@@ -349,17 +349,18 @@ BEGIN
         prof_sql := $q$
             SELECT ph.datname, ph.usename, ph.application_name, ph.client_addr,
                    ph.overflow, ph.state, ph.query_id, ph.other,
+                   ph.wait_event_type IS NOT DISTINCT FROM 'Lock' AS on_lock,
                    pg_catalog.sum(ph.busy_seconds) AS busy
               FROM @extschema@.profile_history ph
              WHERE ph.bucket_start >= (SELECT w.window_start FROM ws w)
-             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 $q$;
+             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 $q$;
     ELSE
         prof_sql := $q$
             SELECT NULL::name AS datname, NULL::name AS usename,
                    NULL::text AS application_name, NULL::inet AS client_addr,
                    NULL::boolean AS overflow, NULL::text AS state,
                    NULL::bigint AS query_id, NULL::boolean AS other,
-                   NULL::float8 AS busy
+                   NULL::boolean AS on_lock, NULL::float8 AS busy
              WHERE false $q$;
     END IF;
     IF has_outcomes THEN
@@ -389,12 +390,13 @@ BEGIN
         byq AS (
             SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, p.query_id,
                    pg_catalog.sum(p.busy) AS busy,
-                   pg_catalog.sum(p.busy) FILTER (WHERE p.state = 'idle in transaction') AS iit_busy
+                   pg_catalog.sum(p.busy) FILTER (WHERE p.state = 'idle in transaction') AS iit_busy,
+                   pg_catalog.sum(p.busy) FILTER (WHERE p.on_lock) AS lock_busy
               FROM prof p
              WHERE NOT p.other AND p.query_id IS NOT NULL
              GROUP BY 1, 2),
         topq AS (
-            SELECT DISTINCT ON (b.k) b.k, b.query_id, b.busy
+            SELECT DISTINCT ON (b.k) b.k, b.query_id, b.busy, b.lock_busy
               FROM byq b
              ORDER BY b.k, b.busy DESC, b.query_id),
         topiit AS (
@@ -411,6 +413,7 @@ BEGIN
                pg_catalog.sum(o.timeouts) OVER () AS srv_timeouts,
                q.query_id AS top_id,
                q.busy / NULLIF(t.busy, 0) AS top_share,
+               COALESCE(q.lock_busy, 0) / NULLIF(q.busy, 0) AS top_lock_share,
                i.query_id AS iit_id,
                o.refused, o.timeouts AS timeouts_n
           FROM (SELECT f0.*, ROW(f0.datname, f0.usename, f0.application_name, f0.client_addr, f0.overflow)::text AS k FROM fig f0) f
@@ -588,11 +591,22 @@ BEGIN
                 CASE WHEN mean_ms IS NOT NULL
                      THEN pg_catalog.format(' (mean %s ms in pg_stat_statements)', pg_catalog.round(mean_ms::numeric, 1))
                      ELSE '' END);
-            reasons := reasons || pg_catalog.format(
-                'Bound it with a statement_timeout for this role or application (ALTER ROLE %I SET statement_timeout = ''%ss'', or SET in the application %L) or give it a separate pool; more connections would fill the same way.',
-                r.usename,
-                CASE WHEN mean_ms IS NOT NULL THEN GREATEST(1, pg_catalog.ceil(2 * mean_ms / 1000))::text ELSE '30' END,
-                r.application_name);
+            IF r.top_lock_share >= 0.5 THEN
+                -- blocked, not slow: a timeout would only turn the wait into errors
+                reasons := reasons || pg_catalog.format(
+                    '%s%% of that is waiting on a lock another session holds: find the blocker in the lock_wait events (blocked_by) and shorten its transaction; a statement_timeout or more connections would not remove the wait.',
+                    pg_catalog.round(100 * r.top_lock_share));
+            ELSIF r.usename IS NULL THEN
+                -- the overflow pool has no key to name
+                reasons := reasons || pg_catalog.format(
+                    'Bound it with a statement_timeout for the roles or applications that run it (this is the overflow pool: raise pool_observer.max_pools to see which) or give it a separate pool; more connections would fill the same way.');
+            ELSE
+                reasons := reasons || pg_catalog.format(
+                    'Bound it with a statement_timeout for this role or application (ALTER ROLE %I SET statement_timeout = ''%ss'', or SET in the application %L) or give it a separate pool; more connections would fill the same way.',
+                    r.usename,
+                    CASE WHEN mean_ms IS NOT NULL THEN GREATEST(1, pg_catalog.ceil(2 * mean_ms / 1000))::text ELSE '30' END,
+                    r.application_name);
+            END IF;
         END IF;
 
         IF r.saturated_share >= saturated_min THEN

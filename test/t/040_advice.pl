@@ -28,16 +28,6 @@ use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PoTest;
 
-sub session
-{
-	my ($node, $app) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params =>
-		  [ '-d', $node->connstr('postgres') . " application_name='$app'" ]);
-	return $s;
-}
 
 my $node = PostgreSQL::Test::Cluster->new('advice');
 $node->init;
@@ -55,7 +45,7 @@ pool_observer.max_connections_warn = -1
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_stat_statements');
 $node->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
-my $mon = session($node, 'mon');
+my $mon = session($node, app => 'mon');
 
 sub figures
 {
@@ -68,11 +58,11 @@ sub figures
 
 # --- percentiles against known samples -------------------------------
 $mon->query_safe('SELECT pool_observer.reset()');
-my @pct = map { session($node, 'pct') } 1 .. 3;
+my @pct = map { session($node, app => 'pct') } 1 .. 3;
 run_in($_, "BEGIN; SELECT 'pct';") for @pct;
 $mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 19;
 is(figures('pct'), '19|3|3|3.00', 'held at 3 busy for 19 samples');
-push @pct, map { session($node, 'pct') } 1 .. 2;
+push @pct, map { session($node, app => 'pct') } 1 .. 2;
 run_in($_, "BEGIN; SELECT 'pct';") for @pct[ 3, 4 ];
 $mon->query_safe('SELECT pool_observer.sample_now()');
 is(figures('pct'), '20|3|5|3.10', 'one sample at 5: p95 stays 3 (rank 19 of 20)');
@@ -114,13 +104,13 @@ set_conf($node, $mon,
 );
 $mon->query_safe('SELECT pool_observer.reset()');
 
-my @slow = map { session($node, 'slow3') } 1 .. 3;
+my @slow = map { session($node, app => 'slow3') } 1 .. 3;
 start_in($_, 'SELECT pg_sleep(300);') for @slow;
-my @big = map { session($node, 'big8') } 1 .. 8;
+my @big = map { session($node, app => 'big8') } 1 .. 8;
 start_in($big[0], 'SELECT pg_sleep(1);');
-my @leak = map { session($node, 'leak') } 1 .. 2;
+my @leak = map { session($node, app => 'leak') } 1 .. 2;
 run_in($_, "BEGIN; SELECT 'leaky' AS marker;") for @leak;
-my @fill = map { session($node, 'filler') } 1 .. 2;    # 16 of 17 in all
+my @fill = map { session($node, app => 'filler') } 1 .. 2;    # 16 of 17 in all
 
 my $q = "SELECT verdict FROM pool_observer.advice('1 min') WHERE ";
 is(poll_sample($mon, $q . "application_name = 'big8'", 'oversized', 60),
@@ -171,4 +161,61 @@ eval { $_->quit } for @slow;
 $_->quit for @big, @leak, @fill;
 $mon->quit;
 $node->stop;
+
+# --- the overflow pool, and a pool blocked on a lock ----------------------
+# max_pools = 2: the lock holder's and the lock waiter's pools take the two
+# slots; two sessions of other applications, always in pg_sleep, fall into
+# the overflow pool, which has no key.  Its slow_queries reasons cannot name
+# a role (advice() once failed formatting its NULL role as an identifier);
+# the waiter's pool is busy on a lock, and its reasons say so instead of
+# suggesting a statement_timeout.
+my $ov = PostgreSQL::Test::Cluster->new('advice_overflow');
+$ov->init;
+$ov->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'pool_observer'
+compute_query_id = on
+pool_observer.max_pools = 2
+pool_observer.sample_interval = 100
+pool_observer.history_interval = 60
+pool_observer.max_connections_warn = -1
+});
+$ov->start;
+$ov->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
+$ov->safe_psql('postgres', 'CREATE TABLE t (id int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)');
+my $omon = $ov->background_psql('postgres');
+my $holder = session($ov, app => 'ov_holder');
+run_in($holder, 'BEGIN; UPDATE t SET v = v + 1 WHERE id = 1;');
+my $waiter = session($ov, app => 'ov_waiter');
+start_in($waiter, 'UPDATE t SET v = v + 1 WHERE id = 1;');
+is( poll_sample(
+		$omon,
+		"SELECT count(*) FROM pool_observer.pools WHERE NOT overflow "
+		  . "AND application_name IN ('ov_holder', 'ov_waiter')",
+		'2'),
+	'2',
+	'overflow: the holder and the waiter have the two pool slots');
+my @ovf = map { session($ov, app => "ov_sleep$_") } 1 .. 2;
+start_in($_, 'SELECT pg_sleep(120);') for @ovf;
+is( poll_sample(
+		$omon,
+		"SELECT verdict, array_to_string(reasons, ' ') ~ 'the overflow pool' "
+		  . "FROM pool_observer.advice('1 min') WHERE overflow",
+		'slow_queries|t', 60),
+	'slow_queries|t',
+	'overflow pool: slow_queries, and the reasons name no role');
+is( poll_sample(
+		$omon,
+		"SELECT array_to_string(reasons, ' ') ~ 'waiting on a lock' "
+		  . "AND array_to_string(reasons, ' ') !~ 'ALTER ROLE' "
+		  . "FROM pool_observer.advice('1 min') WHERE application_name = 'ov_waiter'",
+		't', 60),
+	't',
+	'a pool blocked on a lock: its reasons point at the blocker, not at a statement_timeout');
+$omon->query_safe(
+	"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+	  . "WHERE application_name LIKE 'ov_%'");
+eval { $_->{run}->kill_kill } for @ovf, $holder, $waiter;
+$omon->quit;
+$ov->stop;
 done_testing();
