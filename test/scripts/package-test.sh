@@ -142,6 +142,17 @@ tree_before="$(tree_state)"
 cd "$src"
 version="$(dpkg-parsechangelog -S Version)"
 arch="$(dpkg --print-architecture)"
+# Under `make test` (test/run-all.sh sets PO_PG_MAJOR), the package of the
+# version under test only: in a chroot with several majors side by side
+# (18 and 19 in sid) each run builds its own.  debian/control of the copy is
+# regenerated for that set (the working tree's stays as it is).
+if [ -n "${PO_PG_MAJOR:-}" ]; then
+	export PG_SUPPORTED_VERSIONS="$PO_PG_MAJOR"
+	if ! pg_buildext checkcontrol >/dev/null 2>&1; then
+		pg_buildext updatecontrol >/dev/null 2>&1 || fail "pg_buildext updatecontrol failed for $PO_PG_MAJOR"
+		say "debian/control of the copy regenerated for PostgreSQL $PO_PG_MAJOR"
+	fi
+fi
 pgversions="$(pg_buildext supported-versions)"
 [ -n "$pgversions" ] ||
 	skip "no PostgreSQL version in both debian/pgversions and /usr/share/postgresql-common/supported-versions"
@@ -324,6 +335,19 @@ for v in $pgversions; do
 		sleep 0.5
 	done
 	say "$ext.health: worker_running = true"
+
+	# Which sampling path the worker took: it logs when it falls back to the
+	# snapshot interface (the status array could not be attached).
+	server_version="$(psql_q "SHOW server_version")"
+	method="$(psql_q "SHOW $ext.sampling_method")"
+	if grep -q "$ext sampler uses the slower backend status snapshot" "$cluster_dir/server.log"; then
+		path=snapshot
+	elif [ "$method" = direct ]; then
+		path=direct
+	else
+		path="$method"
+	fi
+	say "PostgreSQL $server_version (pg$v) sampling path: $path"
 
 	as_pg "$bindir/pg_ctl" -D "$cluster_dir/data" -m fast -w stop >/dev/null ||
 		fail "PostgreSQL $v did not stop"
