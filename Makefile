@@ -14,7 +14,7 @@ TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 EXTRA_CLEAN = tmp_check tmp_check_regress results regression.diffs \
-	regression.out log demo/data demo/log tmp_matrix
+	regression.out log demo/data demo/log
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -18,6 +18,7 @@
 # counts as one skipped, with the reason.  Exit status non-zero when
 # anything failed.  Logs: tmp_matrix/pgNN.log; artifacts of chroot runs
 # (regression.diffs, results/, tmp_check/log/) in tmp_matrix/pgNN/.
+# (`make clean`, which run-all.sh does, leaves tmp_matrix/ alone.)
 
 set -uo pipefail
 # shellcheck source=test/common.sh
