@@ -3,8 +3,11 @@
  * po_compat.h
  *	  Every PG_VERSION_NUM test of pool_observer lives here.
  *
- * Built and tested against PostgreSQL 15.  The branches for 14, 16, 17 and
- * 18 follow those versions' headers.
+ * Built and tested (`make test`, test/matrix.sh) against PostgreSQL 15, 17,
+ * 18 and 19, the versions Debian ships; the branches for 14 and 16 follow
+ * those versions' headers.  Header moves that need no version test (19
+ * declares get_database_name() in utils/lsyscache.h and heap_form_tuple()
+ * only in access/htup_details.h) are plain #includes in the .c files.
  *
  * IDENTIFICATION
  *	  src/po_compat.h
