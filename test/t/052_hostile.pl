@@ -150,7 +150,11 @@ sub utf8 { return encode('UTF-8', $_[0]); }
 # Hostile names and queries.
 #
 my $euro = utf8("\x{20ac}");
-my $evil_role = "regress_evil\"role\nx";
+# 19 refuses CR and LF in role and database names: there the role name
+# carries a tab, the control character that is still allowed, and the
+# refusal itself is checked below.
+my $evil_role =
+  $pg_num >= 190000 ? "regress_evil\"role\tx" : "regress_evil\"role\nx";
 my $evil_db = "regress_db'; DROP DATABASE postgres; --";
 my $mb_role_long = 'a' . ($euro x 30);
 my $mb_role = 'a' . ($euro x 20);    # 61 bytes: the 22nd character would pass 63
@@ -165,6 +169,15 @@ $node->safe_psql('postgres',
 		'CREATE DATABASE ' . quote_ident($mb_db),
 		q{CREATE DATABASE regress_bin ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0}
 	));
+if ($pg_num >= 190000)
+{
+	my ($r, $o, $e) = $node->psql('postgres',
+		'CREATE ROLE ' . quote_ident("regress_evil\"role\nx") . ' LOGIN');
+	isnt($r, 0, 'a role name with a newline is refused (19 and later)');
+	like($e,
+		qr/ERROR:  role name "regress_evil"role\nx" contains a newline or carriage return character/,
+		'a role name with a newline: the server says why');
+}
 is($node->safe_psql('postgres', q{SELECT md5(rolname) FROM pg_roles WHERE rolname LIKE 'a%' AND length(rolname) > 10}),
 	md5_hex($mb_role), 'multibyte role name cut at a character boundary below 63 bytes');
 $node->safe_psql('regress_bin', 'CREATE EXTENSION pool_observer');
