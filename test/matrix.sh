@@ -129,7 +129,11 @@ run_one() {
 		if [ -n "$PREP_PID" ] && kill -0 "$PREP_PID" 2>/dev/null; then
 			po_log "waiting for the chroots to be ready (tail $OUT/chroots.log)"
 		fi
-		[ "$MODE" = bench ] && cmd=(env BENCH_OUT="/srv/pool_observer/bench/out/pg$v-$(date -u +%Y%m%d-%H%M%S).md" "${cmd[@]}")
+		local report=
+		if [ "$MODE" = bench ]; then
+			report="/tmp/pool_observer-bench-pg$v-$(date -u +%Y%m%d-%H%M%S)"
+			cmd=(env BENCH_OUT="$report.md" "${cmd[@]}")
+		fi
 		(
 			bash test/chroot.sh run "$v" "${cmd[@]}" </dev/null 2>&1 | sed -u "s/^/pg$v| /" | tee "$log"
 			exit "${PIPESTATUS[0]}"
@@ -140,14 +144,17 @@ run_one() {
 		local src="$PO_CHROOT_CACHE_DIR/$w/srv/pool_observer" a
 		rm -rf "${OUT:?}/pg$v"
 		mkdir -p "$OUT/pg$v"
-		for a in regression.diffs regression.out results log tmp_check/log bench/out; do
+		for a in regression.diffs regression.out results log tmp_check/log; do
 			if [ -e "$src/$a" ]; then
 				mkdir -p "$OUT/pg$v/$(dirname "$a")"
 				cp -R "$src/$a" "$OUT/pg$v/$a"
 			fi
 		done
-		if [ "$MODE" = bench ] && [ -d "$src/bench/out" ]; then
-			mkdir -p bench/out && cp -R "$src/bench/out/." bench/out/
+		# The bench report (.md and .json), out of the chroot's /tmp.
+		if [ -n "$report" ] && ls "$PO_CHROOT_CACHE_DIR/$w$report".* >/dev/null 2>&1; then
+			mkdir -p bench/out
+			cp "$PO_CHROOT_CACHE_DIR/$w$report".* bench/out/
+			po_log "bench report: bench/out/$(basename "$report").md"
 		fi
 	fi
 	local secs=$((SECONDS - t0))
