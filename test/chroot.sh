@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/chroot.sh -- Debian chroots that ship the PostgreSQL versions the host
 # (Debian 12, PostgreSQL 15) does not: 17 from trixie, 18 from sid, 19 from
-# experimental (on top of sid, installed side by side with 18).
+# experimental (on top of sid, installed side by side with 18); and, with
+# PO_PG15_IN_CHROOT=1, 15 in a bookworm chroot instead of on the host.
 #
 #   test/chroot.sh name MAJOR            print the chroot that hosts MAJOR
 #   test/chroot.sh ensure NAME           make NAME (or check the cached one)
@@ -39,6 +40,12 @@ RECIPE=1
 # versions it hosts, and which suite each version's packages come from.
 chroot_for() {
 	case "$1" in
+		15)
+			# On the host unless asked: on a machine shared with others who
+			# `make install` other builds into the host's PostgreSQL 15,
+			# a bookworm chroot keeps this run's installed files its own.
+			[ "${PO_PG15_IN_CHROOT:-}" = 1 ] && echo bookworm || return 1
+			;;
 		17) echo trixie ;;
 		18 | 19) echo sid ;;
 		*) return 1 ;;
@@ -46,12 +53,14 @@ chroot_for() {
 }
 suites_of() {
 	case "$1" in
+		bookworm) echo "bookworm bookworm-updates" ;;
 		trixie) echo "trixie" ;;
 		sid) echo "sid experimental" ;;
 	esac
 }
 versions_of() {
 	case "$1" in
+		bookworm) echo "15" ;;
 		trixie) echo "17" ;;
 		sid) echo "18 19" ;;
 	esac
@@ -208,6 +217,9 @@ configure_base() {
 		first=
 	done
 	[ -z "$first" ] || return 1
+	if [ "$name" = bookworm ]; then
+		echo "deb ${PO_SECURITY_MIRROR:-http://deb.debian.org/debian-security} bookworm-security main" >>"$root/etc/apt/sources.list"
+	fi
 	if [ "$name" = sid ]; then
 		# sid's Release on the archive snapshot is past its Valid-Until
 		# date; signatures are still checked.
