@@ -380,9 +380,11 @@ run() {
 	(ensure "$name") || exit $?
 	exec 9>"$CACHE/$name.lock"
 	flock 9
-	# A fresh copy of the checkout, without build products and artifacts.
+	# A fresh copy of the checkout, without build products and artifacts
+	# (--delete-excluded: objects of the version run before, say 19, must
+	# not be linked into a build for 18 by a make without clean).
 	mkdir -p "$root/srv/pool_observer"
-	rsync -a --delete \
+	rsync -a --delete --delete-excluded \
 		--exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 		--exclude=/tmp_check --exclude=/tmp_check_regress --exclude=/results \
 		--exclude=/log --exclude=/demo --exclude=/regression.diffs \
