@@ -377,6 +377,8 @@ run() {
 	shift
 	name="$(chroot_for "$major")" || po_die "no chroot hosts PostgreSQL $major"
 	root="$CACHE/$name"
+	# Who to signal to stop this run cleanly (test/matrix.sh on Ctrl-C).
+	[ -n "${PO_CHROOT_PIDFILE:-}" ] && echo $$ >"$PO_CHROOT_PIDFILE"
 	(ensure "$name") || exit $?
 	exec 9>"$CACHE/$name.lock"
 	flock 9

@@ -62,9 +62,25 @@ stop_prep() {
 		wait "$PREP_PID" 2>/dev/null
 	fi
 }
+# The test/chroot.sh run in progress, signalled by its pid so that it
+# unmounts before we go (seen: a group-wide TERM from po_kill_tree alone
+# left it running with its mounts).
+CHROOT_PIDFILE="$OUT/chroot-run.pid"
+stop_chroot_run() {
+	local pid deadline=$((SECONDS + 20))
+	[ -s "$CHROOT_PIDFILE" ] || return 0
+	pid="$(cat "$CHROOT_PIDFILE")"
+	rm -f "$CHROOT_PIDFILE"
+	case "$pid" in '' | *[!0-9]*) return 0 ;; esac
+	kill -TERM "$pid" 2>/dev/null || return 0
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.2
+	done
+}
 on_signal() {
 	echo "matrix: interrupted by SIG$1" >&2
 	trap - INT TERM
+	stop_chroot_run
 	stop_prep
 	po_kill_tree $$
 	exit "$2"
@@ -135,11 +151,13 @@ run_one() {
 			cmd=(env BENCH_OUT="$report.md" "${cmd[@]}")
 		fi
 		(
-			bash test/chroot.sh run "$v" "${cmd[@]}" </dev/null 2>&1 | sed -u "s/^/pg$v| /" | tee "$log"
+			PO_CHROOT_PIDFILE="$CHROOT_PIDFILE" bash test/chroot.sh run "$v" "${cmd[@]}" </dev/null 2>&1 |
+				sed -u "s/^/pg$v| /" | tee "$log"
 			exit "${PIPESTATUS[0]}"
 		) &
 		wait "$!"
 		rc=$?
+		rm -f "$CHROOT_PIDFILE"
 		# Artifacts back out of the chroot.
 		local src="$PO_CHROOT_CACHE_DIR/$w/srv/pool_observer" a
 		rm -rf "${OUT:?}/pg$v"
