@@ -5,12 +5,14 @@
 #   1. build tools present (installed with apt-get when root and missing);
 #   2. copy of the checkout in a temporary directory (the working tree and
 #      its parent get nothing: dpkg-buildpackage writes into ..);
-#   3. dpkg-buildpackage -us -uc -b, then the .deb's contents;
+#   3. dpkg-buildpackage -us -uc -b (no compiler warning), then the .deb's
+#      contents; under `make test` (PO_PG_MAJOR set) for that version only;
 #   4. lintian: any E: tag fails;
 #   5. as root: dpkg -i, then as user postgres a cluster with its own port
 #      and socket directory, pool_observer preloaded: CREATE EXTENSION,
 #      SELECT from pool_observer.pools, pool_observer.health reports
-#      worker_running (polled until a deadline);
+#      worker_running (polled until a deadline); the sampling path the
+#      worker uses (direct, or the snapshot fallback it logs) is reported;
 #   6. cleanup: cluster stopped and removed; the package removed again and
 #      any files it replaced (from an earlier `make install`) restored, so
 #      the script can run any number of times.  The package stays
@@ -174,6 +176,12 @@ if ! dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1; then
 	fail "dpkg-buildpackage -us -uc -b failed (log above)"
 fi
 say "dpkg-buildpackage -us -uc -b: ok"
+# The package is built with Debian's flags (hardening, -O2 -g), not the
+# -Werror of `make test`: its compiler warnings are counted here.
+if grep -E '^[^ :]+\.[ch]:[0-9]+(:[0-9]+)?: warning:' "$tmp/build.log"; then
+	fail "the package build printed compiler warnings (above)"
+fi
+say "package build: 0 compiler warnings"
 
 debs=()
 for v in $pgversions; do
