@@ -38,13 +38,26 @@ $(OBJS): $(wildcard src/*.h)
 # Project targets (see README.md).  These wrap scripts in test/ and bench/
 # that install what they need when run as root on Debian.
 # ---------------------------------------------------------------------------
-.PHONY: test demo demo-stop bench lint deps
+.PHONY: test test-one demo demo-stop bench lint deps chroots
+
+# PostgreSQL versions for `make test` (default: all of 15 17 18 19) and
+# `make bench` (default: 15), e.g. `make test PG=18`, `make test PG="15 18"`.
+PG ?=
 
 deps:
 	bash test/deps.sh
 
+# Every version: 15 on the host, 17/18/19 in Debian chroots (test/matrix.sh).
 test:
+	bash test/matrix.sh $(PG)
+
+# The suite once, on the host, for PO_PG_MAJOR (default 15).
+test-one:
 	bash test/run-all.sh
+
+# Make (or check) the cached chroots without running anything in them.
+chroots:
+	bash test/chroot.sh ensure trixie && bash test/chroot.sh ensure sid
 
 demo:
 	bash test/demo.sh start
@@ -53,7 +66,7 @@ demo-stop:
 	bash test/demo.sh stop
 
 bench:
-	bash bench/run.sh
+	bash test/matrix.sh --bench $(PG)
 
 lint:
 	bash test/lint.sh

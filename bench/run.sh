@@ -19,12 +19,15 @@
 #   BENCH_OUT=file.md      where to write the report (and file.json); default
 #                          /tmp/pool_observer-bench-DATE.md
 #   BENCH_KEEP=1           keep the temporary directory (logs, callgrind files)
-#   PG_CONFIG              default /usr/lib/postgresql/15/bin/pg_config
+#   PO_PG_MAJOR            PostgreSQL major version, default 15
+#   PG_CONFIG              default /usr/lib/postgresql/$PO_PG_MAJOR/bin/pg_config
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGVER=15
+# The major version: PO_PG_MAJOR (set by `make bench PG=18`, which runs
+# this inside the chroot of that version, see test/matrix.sh), default 15.
+PGVER=${PO_PG_MAJOR:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGVER/bin/pg_config}
 BENCH_START=$(date +%s)
 PGWS_NOTE=""
 

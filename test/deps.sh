@@ -11,6 +11,9 @@
 # either adds them there or drops a file test/deps.d/<topic>.list (one
 # package per line, '#' comments allowed), which is read as well.
 #
+# `test/deps.sh --list` prints the package list (one a line) and exits:
+# test/chroot.sh installs the same set into its chroots.
+#
 # Environment: PO_PG_MAJOR (default 15); PO_EXTRA_PACKAGES (space separated);
 # PO_DEPS_NO_START=1 (default when CI=true) keeps apt from starting the
 # services it installs (system postgres cluster, prometheus, exporters), which
@@ -46,6 +49,8 @@ PO_PACKAGES=(
 	# lint
 	cppcheck
 	clang-tools # scan-build
+	# the version matrix (test/matrix.sh, test/chroot.sh)
+	debootstrap
 )
 
 packages=()
@@ -60,6 +65,11 @@ for list in "$PO_ROOT"/test/deps.d/*.list; do
 	done <"$list"
 done
 shopt -u nullglob
+
+if [ "${1:-}" = --list ]; then
+	printf '%s\n' "${packages[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${packages[@]}"; do

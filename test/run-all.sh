@@ -173,7 +173,7 @@ if po_is_root; then
 			--exclude=/.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 			--exclude=/tmp_check --exclude=/tmp_check_regress --exclude=/results \
 			--exclude=/log --exclude=/demo --exclude=/regression.diffs \
-			--exclude=/regression.out --exclude=/bench/out \
+			--exclude=/regression.out --exclude=/bench/out --exclude=/tmp_matrix \
 			"$PO_ROOT/" "$WORK/src/" &&
 		mkdir -p "$WORK/tmp" &&
 		chown -R "$PO_PG_USER": "$WORK"; then

@@ -5,12 +5,14 @@
 #   1. build tools present (installed with apt-get when root and missing);
 #   2. copy of the checkout in a temporary directory (the working tree and
 #      its parent get nothing: dpkg-buildpackage writes into ..);
-#   3. dpkg-buildpackage -us -uc -b, then the .deb's contents;
+#   3. dpkg-buildpackage -us -uc -b (no compiler warning), then the .deb's
+#      contents; under `make test` (PO_PG_MAJOR set) for that version only;
 #   4. lintian: any E: tag fails;
 #   5. as root: dpkg -i, then as user postgres a cluster with its own port
 #      and socket directory, pool_observer preloaded: CREATE EXTENSION,
 #      SELECT from pool_observer.pools, pool_observer.health reports
-#      worker_running (polled until a deadline);
+#      worker_running (polled until a deadline); the sampling path the
+#      worker uses (direct, or the snapshot fallback it logs) is reported;
 #   6. cleanup: cluster stopped and removed; the package removed again and
 #      any files it replaced (from an earlier `make install`) restored, so
 #      the script can run any number of times.  The package stays
@@ -142,6 +144,17 @@ tree_before="$(tree_state)"
 cd "$src"
 version="$(dpkg-parsechangelog -S Version)"
 arch="$(dpkg --print-architecture)"
+# Under `make test` (test/run-all.sh sets PO_PG_MAJOR), the package of the
+# version under test only: in a chroot with several majors side by side
+# (18 and 19 in sid) each run builds its own.  debian/control of the copy is
+# regenerated for that set (the working tree's stays as it is).
+if [ -n "${PO_PG_MAJOR:-}" ]; then
+	export PG_SUPPORTED_VERSIONS="$PO_PG_MAJOR"
+	if ! pg_buildext checkcontrol >/dev/null 2>&1; then
+		pg_buildext updatecontrol >/dev/null 2>&1 || fail "pg_buildext updatecontrol failed for $PO_PG_MAJOR"
+		say "debian/control of the copy regenerated for PostgreSQL $PO_PG_MAJOR"
+	fi
+fi
 pgversions="$(pg_buildext supported-versions)"
 [ -n "$pgversions" ] ||
 	skip "no PostgreSQL version in both debian/pgversions and /usr/share/postgresql-common/supported-versions"
@@ -163,6 +176,12 @@ if ! dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1; then
 	fail "dpkg-buildpackage -us -uc -b failed (log above)"
 fi
 say "dpkg-buildpackage -us -uc -b: ok"
+# The package is built with Debian's flags (hardening, -O2 -g), not the
+# -Werror of `make test`: its compiler warnings are counted here.
+if grep -E '^[^ :]+\.[ch]:[0-9]+(:[0-9]+)?: warning:' "$tmp/build.log"; then
+	fail "the package build printed compiler warnings (above)"
+fi
+say "package build: 0 compiler warnings"
 
 debs=()
 for v in $pgversions; do
@@ -324,6 +343,19 @@ for v in $pgversions; do
 		sleep 0.5
 	done
 	say "$ext.health: worker_running = true"
+
+	# Which sampling path the worker took: it logs when it falls back to the
+	# snapshot interface (the status array could not be attached).
+	server_version="$(psql_q "SHOW server_version")"
+	method="$(psql_q "SHOW $ext.sampling_method")"
+	if grep -q "$ext sampler uses the slower backend status snapshot" "$cluster_dir/server.log"; then
+		path=snapshot
+	elif [ "$method" = direct ]; then
+		path=direct
+	else
+		path="$method"
+	fi
+	say "PostgreSQL $server_version (pg$v) sampling path: $path"
 
 	as_pg "$bindir/pg_ctl" -D "$cluster_dir/data" -m fast -w stop >/dev/null ||
 		fail "PostgreSQL $v did not stop"

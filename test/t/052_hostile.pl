@@ -11,9 +11,9 @@
 #	 from a SQL_ASCII database: the views and events show exactly what the
 #	 server shows (the text is never interpreted), text is always valid in
 #	 the reader's encoding, and each LOG line stays one line, escaped.
-#	 PostgreSQL 15 itself replaces non-printable-ASCII bytes of
-#	 application_name with '?', so multibyte names are tested with role and
-#	 database names.
+#	 PostgreSQL itself replaces non-printable-ASCII bytes of
+#	 application_name (with '?' in 15, with \xNN escapes from 16), so
+#	 multibyte names are tested with role and database names.
 #  - The on-demand functions called from a client whose encoding cannot
 #	 represent those texts, with client_min_messages = log.
 #  - Every function with NULL, negative, zero, tiny, boundary and enormous
@@ -50,6 +50,19 @@ log_statement = none
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 
+# Where PostgreSQL's own text differs between versions, the exact text of
+# the version under test.
+my $pg_num = $node->safe_psql('postgres', 'SHOW server_version_num');
+
+# The bounds of an out-of-range error: from 17 with the setting's unit.
+sub bounds
+{
+	my ($lo, $hi, $unit) = @_;
+	return $pg_num >= 170000 && defined $unit
+	  ? "($lo $unit .. $hi $unit)"
+	  : "($lo .. $hi)";
+}
+
 sub quote_ident
 {
 	my ($name) = @_;
@@ -76,11 +89,14 @@ sub cut
 	return substr($s, 0, $len);
 }
 
-# What PostgreSQL 15 stores as application_name.
+# What PostgreSQL stores as application_name: each byte outside printable
+# ASCII becomes '?' (15) or a \xNN escape (16 and later, pg_clean_ascii),
+# then the name is cut to 63 bytes.
 sub server_appname
 {
 	my ($app) = @_;
-	(my $clean = $app) =~ s/[^\x20-\x7e]/?/g;
+	(my $clean = $app) =~
+	  s/([^\x20-\x7e])/$pg_num >= 160000 ? sprintf('\\x%02x', ord($1)) : '?'/ge;
 	return substr($clean, 0, 63);
 }
 
@@ -109,7 +125,11 @@ sub utf8 { return encode('UTF-8', $_[0]); }
 # Hostile names and queries.
 #
 my $euro = utf8("\x{20ac}");
-my $evil_role = "regress_evil\"role\nx";
+# 19 refuses CR and LF in role and database names: there the role name
+# carries a tab, the control character that is still allowed, and the
+# refusal itself is checked below.
+my $evil_role =
+  $pg_num >= 190000 ? "regress_evil\"role\tx" : "regress_evil\"role\nx";
 my $evil_db = "regress_db'; DROP DATABASE postgres; --";
 my $mb_role_long = 'a' . ($euro x 30);
 my $mb_role = 'a' . ($euro x 20);    # 61 bytes: the 22nd character would pass 63
@@ -124,6 +144,15 @@ $node->safe_psql('postgres',
 		'CREATE DATABASE ' . quote_ident($mb_db),
 		q{CREATE DATABASE regress_bin ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0}
 	));
+if ($pg_num >= 190000)
+{
+	my ($r, $o, $e) = $node->psql('postgres',
+		'CREATE ROLE ' . quote_ident("regress_evil\"role\nx") . ' LOGIN');
+	isnt($r, 0, 'a role name with a newline is refused (19 and later)');
+	like($e,
+		qr/ERROR:  role name "regress_evil"role\nx" contains a newline or carriage return character/,
+		'a role name with a newline: the server says why');
+}
 is($node->safe_psql('postgres', q{SELECT md5(rolname) FROM pg_roles WHERE rolname LIKE 'a%' AND length(rolname) > 10}),
 	md5_hex($mb_role), 'multibyte role name cut at a character boundary below 63 bytes');
 $node->safe_psql('regress_bin', 'CREATE EXTENSION pool_observer');
@@ -386,7 +415,7 @@ my $settings_before = $node->safe_psql('postgres',
 	q{SELECT string_agg(name || '=' || setting, ',' ORDER BY name) FROM pg_settings WHERE name LIKE 'pool_observer.%'}
 );
 my @bad = (
-	[ 'sample_interval', '0', qr/0 ms is outside the valid range for parameter "pool_observer.sample_interval" \(10 \.\. 3600000\)/ ],
+	[ 'sample_interval', '0', qr/0 ms is outside the valid range for parameter "pool_observer.sample_interval" \Q@{[bounds(10, 3600000, 'ms')]}\E/ ],
 	[ 'sample_interval', '-1', qr/outside the valid range for parameter "pool_observer.sample_interval"/ ],
 	[ 'sample_interval', "'abc'", qr/invalid value for parameter "pool_observer.sample_interval": "abc"/ ],
 	[ 'sample_interval', "'5 parsecs'", qr/invalid value for parameter "pool_observer.sample_interval": "5 parsecs"\n.*HINT:  Valid units for this parameter are/ ],
@@ -395,9 +424,9 @@ my @bad = (
 	[ 'history_interval', '0', qr/outside the valid range for parameter "pool_observer.history_interval"/ ],
 	[ 'idle_in_transaction_threshold', '-2', qr/outside the valid range for parameter "pool_observer.idle_in_transaction_threshold"/ ],
 	[ 'slow_statement_threshold', "'2147483648'", qr/(invalid value for|outside the valid range for) parameter "pool_observer.slow_statement_threshold"/ ],
-	[ 'max_connections_warn', '101', qr/101 is outside the valid range for parameter "pool_observer.max_connections_warn" \(-1 \.\. 100\)/ ],
+	[ 'max_connections_warn', '101', qr/101 is outside the valid range for parameter "pool_observer.max_connections_warn" \Q@{[bounds(-1, 100)]}\E/ ],
 	[ 'max_connections_warn', '-2', qr/outside the valid range for parameter "pool_observer.max_connections_warn"/ ],
-	[ 'max_actions_per_minute', '-5', qr/-5 is outside the valid range for parameter "pool_observer.max_actions_per_minute" \(0 \.\. 10000\)/ ],
+	[ 'max_actions_per_minute', '-5', qr/-5 is outside the valid range for parameter "pool_observer.max_actions_per_minute" \Q@{[bounds(0, 10000)]}\E/ ],
 	[ 'churn_threshold', "'NaN'", qr/invalid value for parameter "pool_observer.churn_threshold": "NaN"/ ],
 	[ 'churn_threshold', "'Infinity'", qr/outside the valid range for parameter "pool_observer.churn_threshold"/ ],
 	[ 'churn_threshold', "'1e400'", qr/invalid value for parameter "pool_observer.churn_threshold": "1e400"/ ],
@@ -484,7 +513,7 @@ $node->reload;
 $node->wait_for_log(qr/contains errors; unaffected changes were applied/, $log_offset);
 my $reload_log = slurp_file($node->logfile, $log_offset);
 like($reload_log,
-	qr/5 ms is outside the valid range for parameter "pool_observer.sample_interval" \(10 \.\. 3600000\)/,
+	qr/5 ms is outside the valid range for parameter "pool_observer.sample_interval" \Q@{[bounds(10, 3600000, 'ms')]}\E/,
 	'reload: out-of-range sample_interval logged');
 like($reload_log,
 	qr/invalid value for parameter "pool_observer.max_connections_warn": "lots"/,
