@@ -163,8 +163,8 @@ $mon->quit;
 $node->stop;
 
 # --- the overflow pool, and a pool blocked on a lock ----------------------
-# max_pools = 2: the lock holder's and the lock waiter's pools take the two
-# slots; two sessions of other applications, always in pg_sleep, fall into
+# max_pools = 3: this test's own psql sessions, the lock holder's and the
+# lock waiter's pools take the three slots; two sessions of other applications, always in pg_sleep, fall into
 # the overflow pool, which has no key.  Its slow_queries reasons cannot name
 # a role (advice() once failed formatting its NULL role as an identifier);
 # the waiter's pool is busy on a lock, and its reasons say so instead of
@@ -175,7 +175,7 @@ $ov->append_conf(
 	'postgresql.conf', q{
 shared_preload_libraries = 'pool_observer'
 compute_query_id = on
-pool_observer.max_pools = 2
+pool_observer.max_pools = 3
 pool_observer.sample_interval = 100
 pool_observer.history_interval = 60
 pool_observer.max_connections_warn = -1
@@ -194,7 +194,7 @@ is( poll_sample(
 		  . "AND application_name IN ('ov_holder', 'ov_waiter')",
 		'2'),
 	'2',
-	'overflow: the holder and the waiter have the two pool slots');
+	'overflow: the holder and the waiter have pool slots of their own');
 my @ovf = map { session($ov, app => "ov_sleep$_") } 1 .. 2;
 start_in($_, 'SELECT pg_sleep(120);') for @ovf;
 is( poll_sample(
