@@ -1033,8 +1033,8 @@ def report(R):
                 P("| figure | before | after, profile off | after / before | after, profile on | after / before |")
                 P("| --- | ---: | ---: | ---: | ---: | ---: |")
                 for key, name in (("marg", "Ir per additional idle backend per sample"),
-                                  ("avg", "Ir per sample / connections (200 idle)"),
-                                  ("ir_b", "Ir per sample, 200 idle")):
+                                  ("avg", "Ir per sample / connections (second step)"),
+                                  ("ir_b", "Ir per sample, second step (idle)")):
                     cells = []
                     for prof in ("off", "on"):
                         a = cs.get(prof, {}).get(key)
