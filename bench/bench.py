@@ -457,10 +457,12 @@ def phase_callgrind(R):
         "pool_observer.saturation_threshold": -1,    # no episodes: constant work
         "pool_observer.churn_threshold": -1,
         "pool_observer.max_connections_warn": -1,
-        "pool_observer.slow_statement_threshold": -1,   # busy step: no episodes either
-        "pool_observer.long_transaction_threshold": -1,
-        "pool_observer.idle_in_transaction_threshold": -1,
-        "pool_observer.lock_wait_threshold": -1,
+        # session detection on (as by default) but never reached, so that the
+        # busy step opens no episode: constant work
+        "pool_observer.slow_statement_threshold": 86400000,
+        "pool_observer.long_transaction_threshold": 86400000,
+        "pool_observer.idle_in_transaction_threshold": 86400000,
+        "pool_observer.lock_wait_threshold": 86400000,
         "max_worker_processes": 4,
     }
     cl.write_conf(settings)
