@@ -1432,6 +1432,9 @@ def meta():
 
 
 def main():
+    # started in the background, SIGINT arrives ignored and every child would
+    # inherit that: pgbench clients stopped with SIGINT then wait 10 s for SIGKILL
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     R = {"meta": meta(), "callgrind": [], "cpu": [], "tps": [], "connect": [],
          "reads": {"views": []}, "targets": []}
     if BASELINE_JSON:
