@@ -415,7 +415,7 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 		const PoBackend *b = &s->backends[i];
 
 		hits[i] = 0;
-		if (b->type != B_BACKEND)
+		if (b->type != B_BACKEND || !po_session_kinds_possible(b))
 			continue;
 		for (j = 0; j < nkinds; j++)
 		{
