@@ -1477,14 +1477,24 @@ def main():
         run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p", str(cl.port),
              "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT", "postgres"], timeout=300)
         cl.stop()
-        if "cpu" in PHASES:
-            phase_cpu(R, cl)
-        if "tps" in PHASES:
-            phase_tps(R, cl)
-        if "connect" in PHASES:
-            phase_connect(R, cl)
-        if "reads" in PHASES:
-            phase_reads(R, cl)
+        for name, fn in (("cpu", phase_cpu), ("tps", phase_tps)):
+            if name in PHASES:
+                try:
+                    fn(R, cl)
+                except (Timeout, OutOfTime):
+                    raise
+                except Exception as e:      # keep what the other phases measured
+                    note("%s phase failed: %s" % (name, e))
+                    rc = 1
+        for name, fn in (("connect", phase_connect), ("reads", phase_reads)):
+            if name in PHASES:
+                try:
+                    fn(R, cl)
+                except (Timeout, OutOfTime):
+                    raise
+                except Exception as e:      # keep what the other phases measured
+                    note("%s phase failed: %s" % (name, e))
+                    rc = 1
     except StopIteration:
         pass
     except (Timeout, OutOfTime) as e:
