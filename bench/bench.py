@@ -1236,7 +1236,7 @@ def report(R):
           "(max_events = %d) was filled with slow-statement episodes (%d events recorded). "
           "Server time = EXPLAIN ANALYZE execution time; client = psql round trip with all rows "
           "fetched. %d repetitions, min / median / max." %
-          (HIST_POOLS, HIST_POOLS, HIST_BUCKETS, rd.get("buckets", 0), rd.get("max_events", 0),
+          (HIST_POOLS, HIST_POOLS + 8, HIST_BUCKETS, rd.get("buckets", 0), rd.get("max_events", 0),
            rd.get("events_total", 0), READ_REPS))
         P("")
         P("| view | rows | server ms | client ms |")
