@@ -62,7 +62,11 @@ HIST_CONNS = int(env("BENCH_HISTORY_CONNECTIONS", 1000))
 READ_REPS = int(env("BENCH_READ_REPS", 3 if QUICK else 5))
 CG_STEP = int(env("BENCH_CG_STEP", 50 if QUICK else 190))
 CG_SAMPLES = int(env("BENCH_CG_SAMPLES", 5))
-PHASES = env("BENCH_PHASES", "callgrind,cpu,tps,reads").split(",")
+PHASES = env("BENCH_PHASES", "callgrind,cpu,tps,connect,reads").split(",")
+PROFILE_CONNS = [int(x) for x in env("BENCH_PROFILE_CONNECTIONS", "200,1000").split(",")]
+CONNECT_SECONDS = float(env("BENCH_CONNECT_SECONDS", 3 if QUICK else 5))
+BASELINE_JSON = env("BENCH_BASELINE_JSON", "")
+BASELINE_NOTE = env("BENCH_BASELINE_NOTE", "")
 PGWS_NOTE = env("BENCH_PGWS_NOTE", "")
 DEADLINE = time.time() + float(env("BENCH_TIMEOUT", 1200))
 OUT = env("BENCH_OUT", "")
@@ -379,6 +383,12 @@ LONG_TEXT = "x" * 1000
 IDLE_LONG_SQL = "SELECT 1 /* %s */;\n\\sleep 600 s\n" % LONG_TEXT
 
 
+# a busy client: active in pg_sleep, one of three statements (three query ids)
+BUSY3_SQL = ("\\set k random(1, 3)\n\\if :k = 1\nSELECT pg_sleep(%(s)s);\n"
+             "\\elif :k = 2\nSELECT pg_sleep(%(s)s), 2;\n"
+             "\\else\nSELECT pg_sleep(%(s)s), 3, 3;\n\\endif\n")
+
+
 def hold_idle(cl, n, pools, prefix):
     """n idle connections spread over `pools` pgbench processes (one
     application_name, hence one pool, each)."""
@@ -441,12 +451,18 @@ def phase_callgrind(R):
     os.makedirs(outdir, exist_ok=True)
     settings = {
         "shared_preload_libraries": "pool_observer",
-        "max_connections": 2 * CG_STEP + 40,
+        "max_connections": 3 * CG_STEP + 40,
         "pool_observer.sample_interval": 3600000,   # samples only on sample_now()
         "pool_observer.history_interval": 3600,
         "pool_observer.saturation_threshold": -1,    # no episodes: constant work
         "pool_observer.churn_threshold": -1,
         "pool_observer.max_connections_warn": -1,
+        # session detection on (as by default) but never reached, so that the
+        # busy step opens no episode: constant work
+        "pool_observer.slow_statement_threshold": 86400000,
+        "pool_observer.long_transaction_threshold": 86400000,
+        "pool_observer.idle_in_transaction_threshold": 86400000,
+        "pool_observer.lock_wait_threshold": 86400000,
         "max_worker_processes": 4,
     }
     cl.write_conf(settings)
@@ -480,7 +496,15 @@ def phase_callgrind(R):
                     pass
             return out
 
-        def measure(label):
+        # builds without the busy-time profile (e.g. the BENCH_BASELINE commit) have
+        # no pool_observer.profile: one measurement per step, profile "n/a"
+        has_profile = sess.val("SELECT count(*) FROM pg_settings WHERE name = "
+                               "'pool_observer.profile'") == "1"
+
+        def measure(label, profile=None):
+            if profile is not None:
+                cl.reload(sess, dict(cl.settings, **{"pool_observer.profile": profile}))
+                time.sleep(0.5)
             for _ in range(3):                      # warm-up samples, not counted
                 sess.q("SELECT pool_observer.sample_now()", timeout=120)
             before = set(dumps())
@@ -495,12 +519,21 @@ def phase_callgrind(R):
             nc = int(sess.val("SELECT count(*) FROM pg_stat_activity WHERE "
                               "backend_type = 'client backend'"))
             method = sess.val("SHOW pool_observer.sampling_method")
+            prof = sess.val("SHOW pool_observer.profile") if has_profile else "n/a"
             row = {"label": label, "backends": nb, "clients": nc, "samples": len(irs),
-                   "ir": irs, "ir_median": med(irs), "method": method}
+                   "ir": irs, "ir_median": med(irs), "method": method, "profile": prof,
+                   "step": label}
             R["callgrind"].append(row)
-            log("callgrind %-28s backends=%4d  Ir/sample median=%s (%s)" %
-                (label, nb, "%.0f" % row["ir_median"] if irs else "n/a", irs))
+            log("callgrind %-28s profile=%-3s backends=%4d  Ir/sample median=%s (%s)" %
+                (label, prof, nb, "%.0f" % row["ir_median"] if irs else "n/a", irs))
             return row
+
+        def measure_both(label):
+            """profile off, then on (the default); once if there is no profile"""
+            if not has_profile:
+                return measure(label)
+            measure(label, "off")
+            return measure(label, "on")
 
         short = write_script("cg_idle.sql", IDLE_SQL)
         longs = write_script("cg_idle_long.sql", IDLE_LONG_SQL)
@@ -508,22 +541,31 @@ def phase_callgrind(R):
         holders.append(cl.pgbench_bg(["-n", "-f", short, "-c", "10", "-j", "1", "-T", "3600"],
                                      "pgbench-cg.log", "bench_cg_a"))
         wait_clients(sess, "bench_cg_a", 10, 120, procs=holders)
-        measure("10 idle")
+        measure_both("10 idle")
         check_deadline("callgrind")
         # B: CG_STEP more, still no query text
         holders.append(cl.pgbench_bg(["-n", "-f", short, "-c", str(CG_STEP), "-j", "2",
                                       "-T", "3600"], "pgbench-cg.log", "bench_cg_b"))
         wait_clients(sess, "bench_cg_b", CG_STEP, 300, procs=holders)
-        measure("%d idle" % (10 + CG_STEP))
+        measure_both("%d idle" % (10 + CG_STEP))
         check_deadline("callgrind")
         # C: CG_STEP more whose last query is 1 kB of text
         holders.append(cl.pgbench_bg(["-n", "-f", longs, "-c", str(CG_STEP), "-j", "2",
                                       "-T", "3600"], "pgbench-cg.log", "bench_cg_c"))
         wait_clients(sess, "bench_cg_c", CG_STEP, 300, procs=holders,
                      extra="AND state = 'idle' AND length(query) > 1000")
-        measure("+%d idle, 1 kB query text" % CG_STEP)
+        measure_both("+%d idle, 1 kB query text" % CG_STEP)
+        check_deadline("callgrind")
+        # E: CG_STEP more busy ones (active, waiting in pg_sleep, three query ids):
+        # what the busy-time profile costs per busy backend
+        busy = write_script("cg_busy.sql", BUSY3_SQL % {"s": 3000})
+        holders.append(cl.pgbench_bg(["-n", "-f", busy, "-c", str(CG_STEP), "-j", "2",
+                                      "-T", "3600"], "pgbench-cg.log", "bench_cg_e"))
+        wait_clients(sess, "bench_cg_e", CG_STEP, 300, procs=holders,
+                     extra="AND state = 'active'")
+        measure_both("+%d busy (pg_sleep)" % CG_STEP)
         # D: the same population read through the pgstat snapshot interface
-        cl.reload(sess, dict(settings, **{"pool_observer.sampling_method": "pgstat"}))
+        cl.reload(sess, dict(cl.settings, **{"pool_observer.sampling_method": "pgstat"}))
         time.sleep(1)
         measure("same, sampling_method=pgstat")
         sess.close()
@@ -563,11 +605,23 @@ def phase_cpu(R, cl):
             cl.start(settings)
             sess = Session(cl)
             sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer")
-            for state in ("idle", "load"):
+            states = ["idle", "load"] + (["half"] if n in PROFILE_CONNS else [])
+            for state in states:
                 check_deadline("cpu")
                 if state == "idle":
                     procs = hold_idle(cl, n, pools_for(n), "bench_idle_")
                     like = "bench_idle_%"
+                elif state == "half":
+                    # half idle, half busy (active in pg_sleep(0.5), three query ids)
+                    hp = max(1, pools_for(n) // 2)
+                    procs = hold_idle(cl, n - n // 2, hp, "bench_half_i")
+                    busy = write_script("half_busy.sql", BUSY3_SQL % {"s": 0.5})
+                    per = [(n // 2) // hp + (1 if i < (n // 2) % hp else 0) for i in range(hp)]
+                    procs += [cl.pgbench_bg(["-n", "-f", busy, "-c", str(c), "-j", "1",
+                                             "-T", "3600"], "pgbench-half.log",
+                                            "bench_half_b%d" % i)
+                              for i, c in enumerate(per) if c]
+                    like = "bench_half_%"
                 else:
                     procs = [cl.pgbench_bg(["-n", "-S", "-c", str(n), "-j", str(min(4, n)),
                                             "-T", "3600"], "pgbench-load.log", "bench_load")]
@@ -582,9 +636,14 @@ def phase_cpu(R, cl):
                     gpid = int(v) if v else None
                 nb = int(sess.val("SELECT count(*) FROM pg_stat_activity"))
                 for r in range(ROUNDS):
-                    for interval in (100, 10):
+                    if state == "half":     # profile on / off at 10 ms, order alternating
+                        windows = [(10, "on"), (10, "off")][::1 if r % 2 == 0 else -1]
+                    else:
+                        windows = [(100, "on"), (10, "on")]
+                    for interval, prof in windows:
                         check_deadline("cpu")
-                        cl.reload(sess, dict(settings, **{"pool_observer.sample_interval": interval}))
+                        cl.reload(sess, dict(settings, **{"pool_observer.sample_interval": interval,
+                                                          "pool_observer.profile": prof}))
                         time.sleep(0.5)
                         sl = sleepers[interval]
                         s0 = int(sess.val("SELECT samples FROM pool_observer.worker"))
@@ -602,7 +661,7 @@ def phase_cpu(R, cl):
                         s1 = int(sess.val("SELECT samples FROM pool_observer.worker"))
                         dt = t1 - t0
                         row = {"conns": n, "state": state, "round": r, "interval": interval,
-                               "backends": nb, "dt": dt,
+                               "profile": prof, "backends": nb, "dt": dt,
                                "po_cpu_ns": c1 - c0, "po_passes": s1 - s0,
                                "floor_cpu_ns": f1[0] - f0[0], "floor_wakeups": f1[1] - f0[1]}
                         if gpid:
@@ -610,8 +669,8 @@ def phase_cpu(R, cl):
                                         "pgws_passes": dt * 1000.0 / PGWS_PERIOD_MS,
                                         "pgws_wakeups": gv1 - gv0})
                         R["cpu"].append(row)
-                        log("cpu n=%d %s r%d po@%dms: %.1f us/pass %.3f%% core; pgws %s; floor %.1f us"
-                            % (n, state, r, interval,
+                        log("cpu n=%d %s r%d po@%dms profile %s: %.1f us/pass %.3f%% core; pgws %s; floor %.1f us"
+                            % (n, state, r, interval, prof,
                                row["po_cpu_ns"] / 1e3 / max(1, row["po_passes"]),
                                row["po_cpu_ns"] / dt / 1e7,
                                ("%.1f us/pass" % (row["pgws_cpu_ns"] / 1e3 / row["pgws_passes"]))
@@ -683,6 +742,46 @@ def phase_tps(R, cl):
 
 
 # ---------------------------------------------------------------------------
+# Phase 3b: connection time (pgbench -C), with and without the extension
+# ---------------------------------------------------------------------------
+
+def parse_conn_ms(out):
+    m = re.search(r"average connection time = ([0-9.]+) ms", out)
+    return float(m.group(1)) if m else None
+
+
+def phase_connect(R, cl):
+    """A new connection per transaction (`pgbench -C -S -c 4`): what the
+    ClientAuthentication hook and emit_log_hook add to connecting."""
+    check_deadline("connect")
+    base = {"max_connections": 100}
+    cfgs = [("off", {"shared_preload_libraries": ""}),
+            ("po", {"shared_preload_libraries": "pool_observer"}),
+            ("off2", {"shared_preload_libraries": ""})]
+    for r in range(ROUNDS):
+        order = cfgs[r % len(cfgs):] + cfgs[:r % len(cfgs)]
+        for name, cfg in order:
+            check_deadline("connect")
+            cl.start(dict(base, **cfg))
+            if name == "po":
+                run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p",
+                     str(cl.port), "-c", "CREATE EXTENSION IF NOT EXISTS pool_observer",
+                     "postgres"], timeout=60)
+            cl.pgbench(["-n", "-C", "-S", "-c", "4", "-j", "2", "-T", "1"], timeout=60)  # warm
+            res = cl.pgbench(["-n", "-C", "-S", "-c", "4", "-j", "2",
+                              "-T", str(int(max(1, CONNECT_SECONDS)))],
+                             timeout=CONNECT_SECONDS + 120)
+            row = {"round": r, "config": name, "conn_ms": parse_conn_ms(res.stdout),
+                   "tps": parse_tps(res.stdout)}
+            m = re.search(r"number of transactions actually processed: (\d+)", res.stdout)
+            row["xacts"] = int(m.group(1)) if m else None
+            R["connect"].append(row)
+            log("connect r%d %-4s avg connection %.3f ms, tps %.0f" %
+                (r, name, row["conn_ms"] or -1, row["tps"] or -1))
+            cl.stop()
+
+
+# ---------------------------------------------------------------------------
 # Phase 4: reading everything with 1000 connections; readers vs the sampler
 # ---------------------------------------------------------------------------
 
@@ -741,9 +840,13 @@ def phase_reads(R, cl):
     n = HIST_CONNS
     settings = {"shared_preload_libraries": "pool_observer",
                 "max_connections": n + 100,
-                "pool_observer.max_pools": HIST_POOLS,
+                # room for the few other pools (this session, the slow and reader
+                # clients): no overflow pool, whose NULL key advice() cannot format
+                "pool_observer.max_pools": HIST_POOLS + 8,
                 "pool_observer.history_size": HIST_BUCKETS,
                 "pool_observer.history_interval": 1,
+                "pool_observer.max_profile_entries": 4 * HIST_POOLS,
+                "pool_observer.slow_statement_threshold": -1,
                 "pool_observer.sample_interval": 100}
     cl.start(settings)
     sess = Session(cl)
@@ -751,7 +854,8 @@ def phase_reads(R, cl):
     sess.q("SELECT pool_observer.reset()")
     script = write_script("hist.sql",
                           "SELECT set_config('application_name', 'bench_h' || "
-                          "(:client_id %% %d), false);\n\\sleep 600 s\n" % HIST_POOLS)
+                          "(:client_id %% %d), false);\n" % HIST_POOLS +
+                          BUSY3_SQL % {"s": 600})   # busy: the profile fills too
     holder = cl.pgbench_bg(["-n", "-f", script, "-c", str(n), "-j", "4", "-T", "3600"],
                            "pgbench-hist.log", "bench_hist")
     procs = [holder]
@@ -783,9 +887,15 @@ def phase_reads(R, cl):
         R["reads"]["buckets"] = int(sess.val(
             "SELECT count(DISTINCT bucket_start) FROM pool_observer.pool_history"))
         R["reads"]["max_events"] = int(sess.val("SHOW pool_observer.max_events"))
-        views = ["pool_history", "server_history", "events", "pools", "sessions"]
+        views = ["pool_history", "profile_history", "advice", "server_history", "events",
+                 "pools", "sessions", "profile", "pool_counters"]
         for v in views:
             rows, ex, cli = None, [], []
+            try:
+                explain_ms(sess, v)
+            except RuntimeError as e:       # one failing view must not lose the others
+                note("reading %s failed: %s" % (v, str(e).split("\n", 2)[1:2]))
+                continue
             for _ in range(READ_REPS):
                 rws, ms = explain_ms(sess, v)
                 rows = rws
@@ -829,6 +939,30 @@ def phase_reads(R, cl):
 # Report
 # ---------------------------------------------------------------------------
 
+def cg_summary(cg):
+    """per profile setting: marginal Ir per idle / long-text / busy backend, fixed part"""
+    out = {}
+    for prof in ("off", "on", "n/a"):
+        rows = [r for r in cg if r.get("profile", "n/a") == prof and r["method"] != "pgstat"
+                and r["ir"]]
+        if len(rows) < 2:
+            continue
+        a, b = rows[0], rows[1]
+        c = {"marg": (b["ir_median"] - a["ir_median"]) / max(1, b["backends"] - a["backends"])}
+        c["fixed"] = a["ir_median"] - c["marg"] * a["backends"]
+        c["avg"] = b["ir_median"] / max(1, b["clients"])
+        c["clients"] = b["clients"]
+        c["ir_b"] = b["ir_median"]
+        if len(rows) >= 3:
+            d = rows[2]
+            c["marg_long"] = (d["ir_median"] - b["ir_median"]) / max(1, d["backends"] - b["backends"])
+        if len(rows) >= 4:
+            d, e = rows[2], rows[3]
+            c["marg_busy"] = (e["ir_median"] - d["ir_median"]) / max(1, e["backends"] - d["backends"])
+        out[prof] = c
+    return out
+
+
 def report(R):
     out = []
     P = out.append
@@ -854,37 +988,69 @@ def report(R):
         P("")
         P("Inclusive instructions (Ir) of `po_sample_once()` per call, median of %d samples "
           "taken with `sample_now()` (no timing involved); max_connections = %d (every "
-          "status slot up to it is looked at, so the fixed part grows with it)." %
-          (CG_SAMPLES, 2 * CG_STEP + 40))
+          "status slot up to it is looked at, so the fixed part grows with it). Each step is "
+          "measured with `pool_observer.profile` = off, then on (reload)." %
+          (CG_SAMPLES, 3 * CG_STEP + 40))
         P("")
-        P("| backends in status array | client connections | sampling_method | Ir per sample |")
-        P("| ---: | ---: | --- | ---: |")
+        P("| step | backends in status array | client connections | sampling_method | profile | Ir per sample |")
+        P("| --- | ---: | ---: | --- | --- | ---: |")
         for row in cg:
-            P("| %d | %d | %s | %s |" % (row["backends"], row["clients"], row["method"],
-                                        "{:,.0f}".format(row["ir_median"]) if row["ir"] else "n/a"))
+            P("| %s | %d | %d | %s | %s | %s |" % (
+                row.get("step", row["label"]), row["backends"], row["clients"], row["method"],
+                row.get("profile", "n/a"),
+                "{:,.0f}".format(row["ir_median"]) if row["ir"] else "n/a"))
         P("")
-        if len(cg) >= 3 and all(r["ir"] for r in cg[:3]):
-            a, b, c = cg[0], cg[1], cg[2]
-            marg = (b["ir_median"] - a["ir_median"]) / max(1, b["backends"] - a["backends"])
-            marg_long = (c["ir_median"] - b["ir_median"]) / max(1, c["backends"] - b["backends"])
-            fixed = a["ir_median"] - marg * a["backends"]
-            avg = b["ir_median"] / max(1, b["clients"])
-            summary["ir_marginal"] = marg
-            summary["ir_marginal_long"] = marg_long
-            summary["ir_avg"] = avg
-            P("- per additional backend (marginal): **%.0f instructions** (empty query text), "
-              "%.0f with 1 kB query text" % (marg, marg_long))
-            P("- fixed part of a sample: about %s instructions" % "{:,.0f}".format(fixed))
-            P("- average per backend at %d connections (whole sample / connections): %.0f" %
-              (b["clients"], avg))
-            if len(cg) >= 4 and cg[3]["ir"]:
-                P("- pgstat snapshot method on the same %d backends: %s instructions per sample "
-                  "(%.1fx the direct read)" % (cg[3]["backends"],
-                                              "{:,.0f}".format(cg[3]["ir_median"]),
-                                              cg[3]["ir_median"] / c["ir_median"]))
-            P("- note: callgrind counts each iteration of `rep movs`/`rep stos` as an instruction; "
-              "the per-sample publish of the pool table (memcpy) inflates the fixed part.")
+        cs = cg_summary(cg)
+        summary["cg"] = cs
+        for prof in ("off", "on", "n/a"):
+            c = cs.get(prof)
+            if not c or "marg" not in c:
+                continue
+            P("- profile %s: per additional idle backend (marginal) **%.0f instructions** "
+              "(empty query text), %.0f with 1 kB query text%s; fixed part about %s; average "
+              "per backend at %d connections (whole sample / connections) %.0f" %
+              (prof, c["marg"], c.get("marg_long", float("nan")),
+               ("; per additional busy backend **%.0f**" % c["marg_busy"])
+               if "marg_busy" in c else "", "{:,.0f}".format(c["fixed"]), c["clients"],
+               c["avg"]))
+        if "on" in cs and "off" in cs and "marg_busy" in cs["on"] and "marg_busy" in cs["off"]:
+            P("- the profile's own cost per busy backend (on − off): %.0f instructions" %
+              (cs["on"]["marg_busy"] - cs["off"]["marg_busy"]))
+        pg = [r for r in cg if r["method"] == "pgstat" and r["ir"]]
+        ref = [r for r in cg if r["method"] != "pgstat" and r["ir"] and
+               r["backends"] == (pg[0]["backends"] if pg else -1) and
+               r.get("profile") == (pg[0].get("profile") if pg else None)]
+        if pg and ref:
+            P("- pgstat snapshot method on the same %d backends: %s instructions per sample "
+              "(%.1fx the direct read)" % (pg[0]["backends"], "{:,.0f}".format(pg[0]["ir_median"]),
+                                          pg[0]["ir_median"] / ref[-1]["ir_median"]))
+        P("- note: callgrind counts each iteration of `rep movs`/`rep stos` as an instruction; "
+          "the per-sample publish of the pool table (memcpy) inflates the fixed part.")
         P("")
+        bl = R.get("baseline")
+        if bl and bl.get("callgrind"):
+            b = cg_summary(bl["callgrind"])
+            b = b.get("n/a") or b.get("off") or {}
+            summary["cg_base"] = b
+            if "marg" in b:
+                P("### Before / after the restructure (issue 10)")
+                P("")
+                P("Same driver, same settings, same steps; *before* is %s built and installed "
+                  "from a separate worktree, measured in this run just before *after*." %
+                  bl.get("version", "the baseline"))
+                P("")
+                P("| figure | before | after, profile off | after / before | after, profile on | after / before |")
+                P("| --- | ---: | ---: | ---: | ---: | ---: |")
+                for key, name in (("marg", "Ir per additional idle backend per sample"),
+                                  ("avg", "Ir per sample / connections (second step)"),
+                                  ("ir_b", "Ir per sample, second step (idle)")):
+                    cells = []
+                    for prof in ("off", "on"):
+                        a = cs.get(prof, {}).get(key)
+                        cells.append("n/a | n/a" if a is None else
+                                     "%s | %.3f" % ("{:,.0f}".format(a), a / b[key]))
+                    P("| %s | %s | %s |" % (name, "{:,.0f}".format(b[key]), " | ".join(cells)))
+                P("")
 
     # ---- cpu
     rows = R["cpu"]
@@ -937,7 +1103,7 @@ def report(R):
         P("")
         mp = R["reads"].get("many_pools_cpu")
         if mp and mp["passes"]:
-            P("Also, pool_observer at 100 ms with %d idle connections in %d pools "
+            P("Also, pool_observer at 100 ms with %d busy connections (pg_sleep) in %d pools "
               "(max_pools = %d): %.1f µs per pass, %.3f%% of one core." %
               (mp["conns"], mp["pools"], mp["pools"], mp["cpu_ns"] / 1e3 / mp["passes"],
                mp["cpu_ns"] / mp["dt"] / 1e7))
@@ -959,6 +1125,71 @@ def report(R):
           "counted as window / 10 ms, an upper bound (its collector actually slept %s times "
           "per second), so its µs per pass is if anything too low." %
           (R["meta"].get("sleeper", "C poll()"), mmm(wk, "%.0f")))
+        P("")
+
+    # ---- busy-time profile cost (issue 13)
+    hw = [x for x in R["cpu"] if x["state"] == "half" and x["po_passes"] > 0]
+    if hw:
+        P("## Busy-time profile: cost per pass at 10 ms (half the connections busy)")
+        P("")
+        P("Same cluster as above: N/2 connections idle, N/2 busy (active in `pg_sleep(0.5)`, "
+          "one of three statements, i.e. three query ids per pool), in %s pools each half. "
+          "pool_observer at 10 ms alternates `pool_observer.profile` on / off (reload), order "
+          "swapped every round; pg_wait_sampling (its defaults: profile and history, 10 ms) is "
+          "measured in every window. Ratios are per round (on and off windows are adjacent; "
+          "on / pg_wait_sampling is within one window), min / median / max." %
+          "/".join(str(max(1, pools_for(n) // 2)) for n in PROFILE_CONNS))
+        P("")
+        P("| conns | pool_observer profile on µs/pass | profile off µs/pass | pg_wait_sampling µs/pass | on / off | on / pg_wait_sampling | wake-up floor µs |")
+        P("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n in PROFILE_CONNS:
+            w = [x for x in hw if x["conns"] == n]
+            if not w:
+                continue
+            pp = lambda x: x["po_cpu_ns"] / 1e3 / x["po_passes"]
+            gp = lambda x: x["pgws_cpu_ns"] / 1e3 / x["pgws_passes"]
+            on = [x for x in w if x["profile"] == "on"]
+            off = [x for x in w if x["profile"] == "off"]
+            r_onoff = [pp(a) / pp(b) for a in on for b in off if a["round"] == b["round"]]
+            r_pg = [pp(a) / gp(a) for a in on if "pgws_cpu_ns" in a and a["pgws_cpu_ns"] > 0]
+            g = [gp(x) for x in w if "pgws_cpu_ns" in x]
+            fl = [x["floor_cpu_ns"] / 1e3 / x["floor_wakeups"] for x in w if x["floor_wakeups"]]
+            P("| %d | %s | %s | %s | %s | %s | %.0f |" % (
+                n, mmm([pp(x) for x in on]), mmm([pp(x) for x in off]), mmm(g),
+                mmm(r_onoff, "%.2f"), mmm(r_pg, "%.2f"), med(fl)))
+            summary[("prof", n)] = {"on_off": r_onoff, "on_pgws": r_pg,
+                                    "on": med([pp(x) for x in on]),
+                                    "off": med([pp(x) for x in off]), "pgws": med(g)}
+        P("")
+
+    # ---- connect time (issue 14)
+    ct = R.get("connect") or []
+    if ct:
+        P("## Connection time (`pgbench -C -S -c 4 -j 2`, %.0f s per run)" % CONNECT_SECONDS)
+        P("")
+        P("A new connection for every transaction, so the run is dominated by connecting "
+          "(fork, authentication with the ClientAuthentication hook, backend start, emit_log_hook "
+          "on the way). The cluster is restarted with and without `pool_observer` in "
+          "shared_preload_libraries, the order rotating over %d rounds; *off / off* is the "
+          "noise band. pgbench's *average connection time* and TPS (connections included); "
+          "ratios to *off* in the same round, min / median / max." % ROUNDS)
+        P("")
+        P("| configuration | avg connection ms | TPS | connection time / off | TPS / off |")
+        P("| --- | ---: | ---: | ---: | ---: |")
+        base = {x["round"]: x for x in ct if x["config"] == "off" and x["conn_ms"]}
+        for name, label in (("off", "off"), ("off2", "off again (noise)"),
+                            ("po", "pool_observer")):
+            xs = [x for x in ct if x["config"] == name and x["conn_ms"]]
+            if not xs:
+                continue
+            rc = [x["conn_ms"] / base[x["round"]]["conn_ms"] for x in xs if x["round"] in base]
+            rt = [x["tps"] / base[x["round"]]["tps"] for x in xs
+                  if x["round"] in base and x["tps"] and base[x["round"]]["tps"]]
+            P("| %s | %s | %s | %s | %s |" % (label, mmm([x["conn_ms"] for x in xs], "%.3f"),
+                                            mmm([x["tps"] for x in xs if x["tps"]], "%.0f"),
+                                            mmm(rc, "%.3f") if name != "off" else "1",
+                                            mmm(rt, "%.3f") if name != "off" else "1"))
+            summary[("conn", name)] = {"conn": rc, "tps": rt}
         P("")
 
     # ---- tps
@@ -1005,7 +1236,7 @@ def report(R):
           "(max_events = %d) was filled with slow-statement episodes (%d events recorded). "
           "Server time = EXPLAIN ANALYZE execution time; client = psql round trip with all rows "
           "fetched. %d repetitions, min / median / max." %
-          (HIST_POOLS, HIST_POOLS, HIST_BUCKETS, rd.get("buckets", 0), rd.get("max_events", 0),
+          (HIST_POOLS, HIST_POOLS + 8, HIST_BUCKETS, rd.get("buckets", 0), rd.get("max_events", 0),
            rd.get("events_total", 0), READ_REPS))
         P("")
         P("| view | rows | server ms | client ms |")
@@ -1027,6 +1258,33 @@ def report(R):
               "bucket; a bucket copy here is %d pool slots instead of 65.)" %
               ("{:,}".format(full), "{:,}".format(full), ph["rows"] / float(full),
                summary["hist_full_ms"], summary["hist_full_client_ms"], HIST_POOLS + 1))
+            P("")
+        pr = next((v for v in rd["views"] if v["view"] == "profile_history"), None)
+        ad = next((v for v in rd["views"] if v["view"] == "advice"), None)
+        if ph and ph["rows"] and pr and pr["rows"]:
+            pfull = 360 * 64 * 6
+            summary["prof_full_ms"] = med(pr["exec_ms"]) * pfull / float(pr["rows"])
+            summary["prof_full_client_ms"] = med(pr["client_ms"]) * pfull / float(pr["rows"])
+            P("A full default profile_history is history_size 360 x max_pools 64 x (profile_top 5 "
+              "+ 1 other) = %s rows at most; the read above (%s rows: every pool busy in every "
+              "bucket, one to three entries each) scaled linearly by rows: **%.1f ms** server, "
+              "%.1f ms client." % ("{:,}".format(pfull), "{:,}".format(pr["rows"]),
+                                   summary["prof_full_ms"], summary["prof_full_client_ms"]))
+            P("")
+            P("| full default history, read whole | rows | server ms | client ms |")
+            P("| --- | ---: | ---: | ---: |")
+            P("| pool_history (scaled) | %s | %.1f | %.1f |" % (
+                "{:,}".format(360 * 64), summary["hist_full_ms"], summary["hist_full_client_ms"]))
+            P("| profile_history (scaled) | %s | %.1f | %.1f |" % (
+                "{:,}".format(pfull), summary["prof_full_ms"], summary["prof_full_client_ms"]))
+            if ad and ad["exec_ms"]:
+                summary["advice_ms"] = med(ad["exec_ms"])
+                summary["advice_client_ms"] = med(ad["client_ms"])
+                P("| advice (measured, not scaled: %d pools x %d buckets in its window, %.1fx "
+                  "the 64 x 60 of a default 1-hour window) | %s | %.1f | %.1f |" % (
+                      HIST_POOLS, rd.get("buckets", 0),
+                      HIST_POOLS * rd.get("buckets", 0) / 3840.0, ad["rows"],
+                      summary["advice_ms"], summary["advice_client_ms"]))
             P("")
         st = rd.get("stall")
         if st:
@@ -1058,12 +1316,30 @@ def report(R):
                 line("≤ 0.3 µs per backend per pass (%d idle, %d ms)" % (n, interval),
                      "%.3f µs (per pass / N); %.3f µs above the wake-up floor" % (s["be"], above),
                      s["be"] <= 0.3)
-    if "ir_marginal" in summary:
+    cgs = summary.get("cg", {})
+    cgon = cgs.get("on") or cgs.get("n/a")
+    if cgon and "marg" in cgon:
         line("instruction equivalent: ≤ 1,000 instructions per backend per pass "
              "(≈ 0.3 µs at ~3.3 instructions/ns)",
              "%.0f marginal; %.0f averaged at %d connections" %
-             (summary["ir_marginal"], summary["ir_avg"], cg[1]["clients"]),
-             summary["ir_marginal"] <= 1000 and summary["ir_avg"] <= 1000)
+             (cgon["marg"], cgon["avg"], cgon["clients"]),
+             cgon["marg"] <= 1000 and cgon["avg"] <= 1000)
+    if cgon and "marg_busy" in cgon and "on" in cgs:
+        off = cgs.get("off", {}).get("marg_busy")
+        line("issue 13: ≤ 250 instructions per busy backend per sample, profile on (callgrind)",
+             "%.0f marginal per busy backend%s" % (
+                 cgon["marg_busy"], "" if off is None else
+                 " (%.0f with the profile off: the profile adds %.0f)" %
+                 (off, cgon["marg_busy"] - off)), cgon["marg_busy"] <= 250)
+    b = summary.get("cg_base")
+    if b and "marg" in b and "off" in cgs:
+        a = cgs["off"]["marg"]
+        extra = ""
+        if "on" in cgs:
+            extra = "; profile on %.0f (%.3fx)" % (cgs["on"]["marg"], cgs["on"]["marg"] / b["marg"])
+        line("issue 10: Ir per backend per sample after the restructure ≤ 1.05x before "
+             "(profile off)", "%.0f before, %.0f after: %.3fx%s" %
+             (b["marg"], a, a / b["marg"], extra), a / b["marg"] <= 1.05)
     s = summary.get(("po", 200, "idle", 100))
     if s:
         line("≤ 0.1% of one core at 100 ms, 200 connections (idle)",
@@ -1092,10 +1368,37 @@ def report(R):
              "%.1f ms server, %.1f ms client (scaled from %s rows)" %
              (summary["hist_full_ms"], summary["hist_full_client_ms"],
               summary[("read", "pool_history")]["rows"]), summary["hist_full_ms"] <= 20)
-    if "ir_marginal_long" in summary:
-        d = summary["ir_marginal_long"] - summary["ir_marginal"]
+    if cgon and "marg_long" in cgon:
+        d = cgon["marg_long"] - cgon["marg"]
         line("no per-sample work proportional to query text length",
              "marginal Ir per backend with 1 kB text vs none: %+.0f" % d, abs(d) < 50)
+    for n in PROFILE_CONNS:
+        pf = summary.get(("prof", n))
+        if not pf:
+            continue
+        if pf["on_pgws"]:
+            line("issue 13: profile on ≤ 0.7x pg_wait_sampling per pass (%d conns, half busy, 10 ms)" % n,
+                 "%.1f vs %.1f µs: %s (min / median / max over windows)" %
+                 (pf["on"], pf["pgws"], mmm(pf["on_pgws"], "%.2fx")), med(pf["on_pgws"]) <= 0.7)
+        if pf["on_off"]:
+            line("issue 13: profile on ≤ 1.2x profile off per pass (%d conns, half busy, 10 ms)" % n,
+                 "%.1f vs %.1f µs: %s (min / median / max over rounds)" %
+                 (pf["on"], pf["off"], mmm(pf["on_off"], "%.2fx")), med(pf["on_off"]) <= 1.2)
+    if "prof_full_ms" in summary:
+        line("issue 13: full default profile_history read (360 x 64 x 6 rows), next to pool_history",
+             "%.1f ms server (%.1f ms client); pool_history %.1f ms" %
+             (summary["prof_full_ms"], summary["prof_full_client_ms"], summary["hist_full_ms"]),
+             None)
+    c = summary.get(("conn", "po"))
+    if c and c["conn"]:
+        n2 = summary.get(("conn", "off2"), {}).get("conn") or []
+        line("issue 14: connection time with / without the extension (pgbench -C)",
+             "%s (off / off noise band %s)" % (mmm(c["conn"], "%.3fx"), mmm(n2, "%.3fx")), None)
+    if "advice_ms" in summary:
+        line("issue 15: advice read vs full pool_history read",
+             "advice %.1f ms server (%.1f client) vs pool_history %.1f ms (%.1f client)" %
+             (summary["advice_ms"], summary["advice_client_ms"], summary["hist_full_ms"],
+              summary["hist_full_client_ms"]), None)
     if "stall" in summary:
         st = summary["stall"]
         ok = max(st["busy_us"] or [0]) < 10000 and st["busy_samples"] >= 0.95 * st["quiet_samples"]
@@ -1136,8 +1439,21 @@ def meta():
 
 
 def main():
-    R = {"meta": meta(), "callgrind": [], "cpu": [], "tps": [], "reads": {"views": []},
-         "targets": []}
+    # started in the background, SIGINT arrives ignored and every child would
+    # inherit that: pgbench clients stopped with SIGINT then wait 10 s for SIGKILL
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    R = {"meta": meta(), "callgrind": [], "cpu": [], "tps": [], "connect": [],
+         "reads": {"views": []}, "targets": []}
+    if BASELINE_JSON:
+        try:
+            with open(BASELINE_JSON) as f:
+                b = json.load(f)
+            R["baseline"] = {"callgrind": b.get("callgrind", []),
+                             "version": b.get("meta", {}).get("po_version", "?")}
+        except (OSError, ValueError) as e:
+            note("baseline results %s unreadable: %s" % (BASELINE_JSON, e))
+    if BASELINE_NOTE:
+        note(BASELINE_NOTE)
     if PGWS_NOTE and not HAVE_PGWS:
         note("pg_wait_sampling columns skipped: " + PGWS_NOTE)
     rc = 0
@@ -1151,6 +1467,8 @@ def main():
                 note("callgrind phase failed: %s" % e)
         # one data directory (with pgbench tables) for every timed phase;
         # each phase restarts it with its own settings
+        if not set(PHASES) & {"cpu", "tps", "connect", "reads"}:
+            raise StopIteration
         cl = Cluster("data")
         cl.initdb()
         cl.start({"max_connections": 300})
@@ -1159,12 +1477,26 @@ def main():
         run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p", str(cl.port),
              "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT", "postgres"], timeout=300)
         cl.stop()
-        if "cpu" in PHASES:
-            phase_cpu(R, cl)
-        if "tps" in PHASES:
-            phase_tps(R, cl)
-        if "reads" in PHASES:
-            phase_reads(R, cl)
+        for name, fn in (("cpu", phase_cpu), ("tps", phase_tps)):
+            if name in PHASES:
+                try:
+                    fn(R, cl)
+                except (Timeout, OutOfTime):
+                    raise
+                except Exception as e:      # keep what the other phases measured
+                    note("%s phase failed: %s" % (name, e))
+                    rc = 1
+        for name, fn in (("connect", phase_connect), ("reads", phase_reads)):
+            if name in PHASES:
+                try:
+                    fn(R, cl)
+                except (Timeout, OutOfTime):
+                    raise
+                except Exception as e:      # keep what the other phases measured
+                    note("%s phase failed: %s" % (name, e))
+                    rc = 1
+    except StopIteration:
+        pass
     except (Timeout, OutOfTime) as e:
         note("stopped early: %s" % e)
         rc = 2

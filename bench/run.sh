@@ -14,7 +14,8 @@
 #   BENCH_SECONDS=5        length of each CPU measurement window (s)
 #   BENCH_TPS_SECONDS=4    length of each pgbench TPS run (s)
 #   BENCH_CONNECTIONS=10,200,1000
-#   BENCH_PHASES=callgrind,cpu,tps,reads
+#   BENCH_PHASES=callgrind,cpu,tps,connect,reads
+#   BENCH_BASELINE=ff6cbd8 commit whose callgrind figures are measured first (none: skip)
 #   BENCH_TIMEOUT=1200     hard limit for the driver (s); stops early with partial tables
 #   BENCH_OUT=file.md      where to write the report (and file.json); default
 #                          /tmp/pool_observer-bench-DATE.md
@@ -53,13 +54,6 @@ if [ "$(id -u)" = 0 ]; then
 			say "WARNING: $PGWS_NOTE; its columns are skipped"
 		fi
 	fi
-	# Build and install this checkout (serialised with other builds on this host).
-	say "building and installing pool_observer from $REPO"
-	if command -v flock >/dev/null; then
-		flock /tmp/pool_observer-build.lock make -C "$REPO" install PG_CONFIG="$PG_CONFIG" >/dev/null
-	else
-		make -C "$REPO" install PG_CONFIG="$PG_CONFIG" >/dev/null
-	fi
 	RUNAS=(runuser -u postgres --)
 	OWNER=postgres
 else
@@ -70,6 +64,16 @@ else
 	RUNAS=()
 	OWNER=$(id -un)
 fi
+
+install_from() {
+	# build and install one source tree (serialised with other builds on this host)
+	say "building and installing pool_observer from $1"
+	if command -v flock >/dev/null; then
+		flock /tmp/pool_observer-build.lock make -C "$1" install PG_CONFIG="$PG_CONFIG" >/dev/null
+	else
+		make -C "$1" install PG_CONFIG="$PG_CONFIG" >/dev/null
+	fi
+}
 
 PKGLIB=$("$PG_CONFIG" --pkglibdir)
 if [ -z "$PGWS_NOTE" ] && [ ! -f "$PKGLIB/pg_wait_sampling.so" ]; then
@@ -82,6 +86,9 @@ PO_VERSION="$PO_VERSION ($(git -C "$REPO" describe --always --dirty 2>/dev/null 
 TMPD=$(mktemp -d /tmp/pool_observer-bench.XXXXXX)
 chmod 755 "$TMPD"
 cleanup() {
+	if [ -n "${BASELINE_DIR:-}" ]; then
+		git -C "$REPO" worktree remove --force "$BASELINE_DIR" >/dev/null 2>&1 || true
+	fi
 	# stop any postmaster left in our directory (the driver normally does it)
 	for d in "$TMPD"/*/; do
 		[ -f "$d/postmaster.pid" ] || continue
@@ -111,19 +118,63 @@ chown "$OWNER" "$RESULT"
 
 CMD="make bench"
 [ "${BENCH_QUICK:-0}" = 1 ] && CMD="BENCH_QUICK=1 make bench"
+
+driver() {
+	# driver PHASES OUT PO_VERSION BASELINE_JSON
+	"${RUNAS[@]}" env \
+		BENCH_TMP="$TMPD" PGBIN="$(dirname "$PG_CONFIG")" \
+		BENCH_QUICK="${BENCH_QUICK:-0}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
+		BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_TPS_SECONDS="${BENCH_TPS_SECONDS:-}" \
+		BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-}" BENCH_PHASES="$1" \
+		BENCH_PROFILE_CONNECTIONS="${BENCH_PROFILE_CONNECTIONS:-}" \
+		BENCH_CONNECT_SECONDS="${BENCH_CONNECT_SECONDS:-}" \
+		BENCH_TIMEOUT="${BENCH_TIMEOUT:-}" BENCH_SCALE="${BENCH_SCALE:-}" \
+		BENCH_HISTORY_BUCKETS="${BENCH_HISTORY_BUCKETS:-}" BENCH_CG_STEP="${BENCH_CG_STEP:-}" \
+		BENCH_OUT="$2" BENCH_COMMAND="${BENCH_COMMAND:-$CMD}" \
+		BENCH_PGWS_NOTE="$PGWS_NOTE" BENCH_PGWS_VERSION="$PGWS_VERSION" \
+		BENCH_PO_VERSION="$3" BENCH_BASELINE_JSON="$4" BENCH_BASELINE_NOTE="$BASELINE_NOTE" \
+		python3 "$TMPD/bench.py"
+}
+
+# The baseline (issue 10: instructions per sample before the restructure):
+# BENCH_BASELINE (a commit, default ff6cbd8; "none" to skip) is checked out in
+# a separate worktree, built and installed, and measured by the callgrind
+# phase only; then this checkout is installed and measured in full.
+PHASES=${BENCH_PHASES:-callgrind,cpu,tps,connect,reads}
+BASELINE=${BENCH_BASELINE:-ff6cbd8}
+BASELINE_DIR=""
+BASELINE_JSON=""
+BASELINE_NOTE=""
+if [ "$BASELINE" != none ] && [[ ",$PHASES," == *,callgrind,* ]]; then
+	if [ "$(id -u)" != 0 ]; then
+		BASELINE_NOTE="baseline $BASELINE not measured: it has to be installed (run as root)"
+	elif ! git -C "$REPO" rev-parse -q --verify "$BASELINE^{commit}" >/dev/null; then
+		BASELINE_NOTE="baseline $BASELINE is not a commit of $REPO: not measured"
+	else
+		BASELINE_DIR="$TMPD/baseline-src"
+		git -C "$REPO" worktree add -q --detach "$BASELINE_DIR" "$BASELINE"
+		chmod -R a+rX "$BASELINE_DIR"
+		install_from "$BASELINE_DIR"
+		BV="$(grep -m1 default_version "$BASELINE_DIR/pool_observer.control" | sed "s/.*= *'\(.*\)'.*/\1/")"
+		BV="$BV ($(git -C "$BASELINE_DIR" rev-parse --short HEAD))"
+		say "baseline $BV: callgrind phase"
+		touch "$TMPD/baseline.md"; chown "$OWNER" "$TMPD/baseline.md"
+		set +e
+		driver callgrind "$TMPD/baseline.md" "$BV" "" >/dev/null
+		set -e
+		if [ -s "$TMPD/baseline.json" ]; then
+			BASELINE_JSON="$TMPD/baseline.json"
+			cp "$TMPD/baseline.json" "${RESULT%.md}.baseline.json"
+		else
+			BASELINE_NOTE="baseline $BASELINE: the callgrind run gave no results"
+		fi
+	fi
+fi
+[ "$(id -u)" = 0 ] && install_from "$REPO"
+
 say "driver starting in $TMPD (setup took $(( $(date +%s) - BENCH_START )) s)"
 set +e
-"${RUNAS[@]}" env \
-	BENCH_TMP="$TMPD" PGBIN="$(dirname "$PG_CONFIG")" \
-	BENCH_QUICK="${BENCH_QUICK:-0}" BENCH_ROUNDS="${BENCH_ROUNDS:-}" \
-	BENCH_SECONDS="${BENCH_SECONDS:-}" BENCH_TPS_SECONDS="${BENCH_TPS_SECONDS:-}" \
-	BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-}" BENCH_PHASES="${BENCH_PHASES:-}" \
-	BENCH_TIMEOUT="${BENCH_TIMEOUT:-}" BENCH_SCALE="${BENCH_SCALE:-}" \
-	BENCH_HISTORY_BUCKETS="${BENCH_HISTORY_BUCKETS:-}" BENCH_CG_STEP="${BENCH_CG_STEP:-}" \
-	BENCH_OUT="$RESULT" BENCH_COMMAND="${BENCH_COMMAND:-$CMD}" \
-	BENCH_PGWS_NOTE="$PGWS_NOTE" BENCH_PGWS_VERSION="$PGWS_VERSION" \
-	BENCH_PO_VERSION="$PO_VERSION" \
-	python3 "$TMPD/bench.py"
+driver "$PHASES" "$RESULT" "$PO_VERSION" "$BASELINE_JSON"
 rc=$?
 set -e
 say "report: $RESULT; total $(( $(date +%s) - BENCH_START )) s"

@@ -396,22 +396,32 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 						TimestampTz *since)
 {
 	bool		any = false;
+	int			kinds[PO_NUM_EVENT_KINDS];
+	int			nkinds = 0;
 	int			i;
 	int			k;
+	int			j;
+
+	/*
+	 * Only the session kinds that can open at all (po_past is false for a
+	 * threshold of 0 or less): the loop below runs once per backend.
+	 */
+	for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
+		if (po_kinds[k].scope == PO_SCOPE_SESSION && open_ms[k] > 0)
+			kinds[nkinds++] = k;
 
 	for (i = 0; i < s->nbackends; i++)
 	{
 		const PoBackend *b = &s->backends[i];
 
 		hits[i] = 0;
-		if (b->type != B_BACKEND)
+		if (b->type != B_BACKEND || !po_session_kinds_possible(b))
 			continue;
-		for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
+		for (j = 0; j < nkinds; j++)
 		{
 			TimestampTz t;
 
-			if (po_kinds[k].scope != PO_SCOPE_SESSION)
-				continue;
+			k = kinds[j];
 			t = po_kinds[k].since(b);
 			if (!po_past(s->now, t, open_ms[k]))
 				continue;

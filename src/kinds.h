@@ -116,6 +116,18 @@ extern int	po_kind_open_ms(const PoKindInfo *k);
 extern int	po_kind_detect_ms(const PoKindInfo *k);
 extern int	po_kind_act_ms(const PoKindInfo *k);
 
+/*
+ * False when none of the sampled session kinds' since() (kinds.c) can be set
+ * for b: idle outside a transaction, not in a lock wait.  It must agree with
+ * those functions; the per-backend loop of the detection skips such backends.
+ */
+static inline bool
+po_session_kinds_possible(const PoBackend *b)
+{
+	return !(b->state == STATE_IDLE && b->xact_start == 0 &&
+			 b->lock_wait_start == 0 && !po_wait_is_lock(b->wait_event_info));
+}
+
 /* Is t at least ms milliseconds before now (ms > 0, t set)? */
 static inline bool
 po_past(TimestampTz now, TimestampTz t, int ms)
