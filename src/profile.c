@@ -10,20 +10,8 @@
  * the profile_top largest entries of each pool are kept, with the pool's
  * totals, so the remainder ('other') is exact.
  *
- * Memory is fixed at start, in its own segment "pool_observer profile":
- *
- *	PoProfileShared
- *	entries[max_entries + pool_slots]	the last pool_slots are the per-pool
- *										'other' entries, at max_entries + slot
- *	hash[nhash]							open addressing, linear probing, index
- *										into entries or -1; nhash is a power
- *										of two >= 2 * max_entries, so probes
- *										stay short; entries are removed only
- *										all at once (reset), so no tombstones
- *	touched[max_entries + pool_slots]	entries with time in the current bucket
- *	buckets[history_size]				seq and start of each bucket
- *	slots[history_size * pool_slots]	each pool's totals per bucket
- *	top[history_size * pool_slots * profile_top]
+ * The store (its segment, its entries and their hash) is in
+ * profile_store.c.
  *
  * Entries that do not fit (max_entries in use) are folded into their
  * pool's 'other' entry and counted in "folded".  An 'other' entry belongs
@@ -43,13 +31,9 @@
  *	 generation; a sample noted across a reset is dropped at fold time, and
  *	 the lock-free lookups of po_profile_add() stay within the arrays
  *	 whatever they see (indexes are bounded, probes are bounded).
- * - Readers take the lock shared for one chunk (PO_PROFILE_CHUNK entries,
- *	 or PO_PROFILE_SLOT_CHUNK pool slots of one bucket), release it, and
- *	 form tuples afterwards.
- * - Save and load run in the postmaster alone and take no lock.
- *
- * The readers are in profile_read.c and the state file section in
- * profile_state.c; the layout they share is in profile_store.h.
+ * - Readers (profile_read.c) take the lock shared for one chunk at a time.
+ * - Save and load (profile_state.c) run in the postmaster alone and take
+ *	 no lock.
  *
  * Layer 1.
  *
@@ -60,17 +44,13 @@
  */
 #include "postgres.h"
 
-#include "common/hashfn.h"
 #include "miscadmin.h"
-#include "storage/lwlock.h"
-#include "storage/shmem.h"
 #include "utils/memutils.h"
 
 #include "guc.h"
 #include "profile_store.h"
 #include "shmem.h"
 
-#define PO_PROFILE_SHMEM_NAME	"pool_observer profile"
 
 /* The sampler's cache, one per backend status slot. */
 typedef struct PoProfileCache
@@ -105,14 +85,6 @@ typedef struct PoProfileNew
 	char		query[PO_PROFILE_QUERY_LEN];
 } PoProfileNew;
 
-PoProfileShared *po_prof = NULL;
-PoProfileEntry *po_prof_entries = NULL;
-int32 *po_prof_hash = NULL;
-int32 *po_prof_touched = NULL;
-PoProfileBucketHdr *po_prof_buckets = NULL;
-PoProfileHistSlot *po_prof_slots = NULL;
-PoProfileHistEntry *po_prof_tops = NULL;
-
 /* the sampler's local memory, allocated once */
 static PoProfileCache *cache = NULL;
 static int	ncache = 0;
@@ -124,106 +96,6 @@ static int	maxpend = 0;
 static uint32 sample_generation = 0;
 static TimestampTz sample_now = 0;
 static uint32 sample_ms = 0;
-
-/* ---------------------------------------------------------------------
- * Shared memory
- * ---------------------------------------------------------------------
- */
-
-static int
-hash_size_for(int max_entries)
-{
-	int			n = 16;
-
-	while (n < 2 * max_entries)
-		n *= 2;
-	return n;
-}
-
-Size
-po_profile_shmem_size(void)
-{
-	Size		nent = (Size) po_max_profile_entries + po_pool_slots();
-	Size		nslots = mul_size(po_history_size, po_pool_slots());
-	Size		size;
-
-	size = MAXALIGN(sizeof(PoProfileShared));
-	size = add_size(size, MAXALIGN(mul_size(sizeof(PoProfileEntry), nent)));
-	size = add_size(size, MAXALIGN(mul_size(sizeof(int32),
-											hash_size_for(po_max_profile_entries))));
-	size = add_size(size, MAXALIGN(mul_size(sizeof(int32), nent)));
-	size = add_size(size, MAXALIGN(mul_size(sizeof(PoProfileBucketHdr),
-											po_history_size)));
-	size = add_size(size, MAXALIGN(mul_size(sizeof(PoProfileHistSlot), nslots)));
-	size = add_size(size, MAXALIGN(mul_size(mul_size(sizeof(PoProfileHistEntry),
-													 nslots),
-											po_profile_top)));
-	return size;
-}
-
-/* Caller holds the lock exclusively, or is the postmaster. */
-void
-po_profile_clear_locked(void)
-{
-	int			i;
-
-	memset(po_prof_entries, 0, sizeof(PoProfileEntry) * total_entries());
-	for (i = 0; i < po_prof->nhash; i++)
-		po_prof_hash[i] = -1;
-	for (i = 0; i < po_prof->history_size; i++)
-	{
-		po_prof_buckets[i].seq = -1;
-		po_prof_buckets[i].bucket_start = 0;
-	}
-	memset(po_prof_slots, 0,
-		   sizeof(PoProfileHistSlot) * (Size) po_prof->history_size * po_prof->pool_slots);
-	memset(po_prof_tops, 0, sizeof(PoProfileHistEntry) *
-		   (Size) po_prof->history_size * po_prof->pool_slots * po_prof->top);
-	po_prof->folded = 0;
-	po_prof->nused = 0;
-	po_prof->ntouched = 0;
-	po_prof->cur_bucket = -1;
-	po_prof->cur_seq = -1;
-	po_prof->generation++;
-}
-
-/* Caller holds AddinShmemInitLock. */
-void
-po_profile_shmem_init(void)
-{
-	bool		found;
-	char	   *ptr;
-	Size		nent = (Size) po_max_profile_entries + po_pool_slots();
-	Size		nslots = (Size) po_history_size * po_pool_slots();
-	int			nhash = hash_size_for(po_max_profile_entries);
-
-	po_prof = ShmemInitStruct(PO_PROFILE_SHMEM_NAME, po_profile_shmem_size(), &found);
-	ptr = (char *) po_prof + MAXALIGN(sizeof(PoProfileShared));
-	po_prof_entries = (PoProfileEntry *) ptr;
-	ptr += MAXALIGN(sizeof(PoProfileEntry) * nent);
-	po_prof_hash = (int32 *) ptr;
-	ptr += MAXALIGN(sizeof(int32) * nhash);
-	po_prof_touched = (int32 *) ptr;
-	ptr += MAXALIGN(sizeof(int32) * nent);
-	po_prof_buckets = (PoProfileBucketHdr *) ptr;
-	ptr += MAXALIGN(sizeof(PoProfileBucketHdr) * po_history_size);
-	po_prof_slots = (PoProfileHistSlot *) ptr;
-	ptr += MAXALIGN(sizeof(PoProfileHistSlot) * nslots);
-	po_prof_tops = (PoProfileHistEntry *) ptr;
-
-	if (!found)
-	{
-		memset(po_prof, 0, sizeof(PoProfileShared));
-		po_prof->max_entries = po_max_profile_entries;
-		po_prof->pool_slots = po_pool_slots();
-		po_prof->history_size = po_history_size;
-		po_prof->top = po_profile_top;
-		po_prof->nhash = nhash;
-		po_prof->enabled = po_profile_enabled;
-		po_prof->generation = 1;
-		po_profile_clear_locked();
-	}
-}
 
 /* ---------------------------------------------------------------------
  * The sampler
@@ -266,32 +138,6 @@ po_profile_begin_sample(TimestampTz now, int interval_ms)
 	sample_ms = (uint32) Max(interval_ms, 0);
 	/* a reset between here and the fold drops this sample */
 	sample_generation = po_prof->generation;
-}
-
-/* Look key up in the hash; -1 if absent (*free_pos: where it would go). */
-int32
-po_profile_hash_find(const PoProfileKey *key, int32 *free_pos)
-{
-	uint32		h = hash_bytes((const unsigned char *) key, sizeof(PoProfileKey));
-	int32		mask = po_prof->nhash - 1;
-	int32		pos = h & mask;
-	int32		probes;
-
-	*free_pos = -1;
-	for (probes = 0; probes < po_prof->nhash; probes++)
-	{
-		int32		idx = po_prof_hash[pos];
-
-		if (idx < 0 || idx >= po_prof->max_entries)
-		{
-			*free_pos = pos;
-			return -1;
-		}
-		if (memcmp(&po_prof_entries[idx].key, key, sizeof(PoProfileKey)) == 0)
-			return idx;
-		pos = (pos + 1) & mask;
-	}
-	return -1;
 }
 
 /*
@@ -367,49 +213,6 @@ po_profile_add(int status_slot, const PoProfileKey *key,
 	}
 	p->kind = PEND_NEW;
 	p->entry = nnews++;
-}
-
-/* The 'other' entry of key's pool slot, started over for a new pool. */
-int32
-po_profile_other_for(const PoProfileKey *key, TimestampTz now)
-{
-	int32		idx = other_index(key->pool_slot);
-	PoProfileEntry *e = &po_prof_entries[idx];
-	PoPoolKey	pool = key->pool;
-
-	/* the overflow pool's sessions differ in role: one remainder for all */
-	if (key->pool_slot == po_prof->pool_slots - 1)
-		memset(&pool, 0, sizeof(pool));
-	if (!e->in_use || memcmp(&e->key.pool, &pool, sizeof(PoPoolKey)) != 0)
-	{
-		memset(e, 0, sizeof(PoProfileEntry));
-		e->key.pool = pool;
-		e->key.pool_slot = key->pool_slot;
-		e->key.other = true;
-		e->in_use = true;
-		e->first_seen = now;
-		e->bucket_seq = -1;
-	}
-	return idx;
-}
-
-/* A new entry for key at free_pos of the hash, or -1 when full. */
-int32
-po_profile_insert_entry(const PoProfileKey *key, int32 free_pos)
-{
-	int32		idx;
-	PoProfileEntry *e;
-
-	if (po_prof->nused >= po_prof->max_entries || free_pos < 0)
-		return -1;
-	idx = po_prof->nused++;
-	e = &po_prof_entries[idx];
-	memset(e, 0, sizeof(PoProfileEntry));
-	e->key = *key;
-	e->in_use = true;
-	e->bucket_seq = -1;
-	po_prof_hash[free_pos] = idx;
-	return idx;
 }
 
 static void
@@ -492,6 +295,94 @@ rebuild_top(int b)
 }
 
 /*
+ * Make bucket (-1: none) the current bucket, as bucket_seq from
+ * bucket_start; a new identity empties the bucket's profile rows.
+ */
+static void
+set_cur_bucket(int bucket, int64 bucket_seq, TimestampTz bucket_start)
+{
+	if (bucket < 0 || bucket >= po_prof->history_size)
+		bucket = -1;
+	if (bucket >= 0 &&
+		(bucket != po_prof->cur_bucket || bucket_seq != po_prof->cur_seq))
+	{
+		int			s;
+
+		po_prof_buckets[bucket].seq = bucket_seq;
+		po_prof_buckets[bucket].bucket_start = bucket_start;
+		for (s = 0; s < po_prof->pool_slots; s++)
+			memset(hist_slot(bucket, s), 0, sizeof(PoProfileHistSlot));
+		memset(hist_top(bucket, 0), 0, sizeof(PoProfileHistEntry) *
+			   (Size) po_prof->pool_slots * po_prof->top);
+		po_prof->ntouched = 0;
+	}
+	po_prof->cur_bucket = bucket;
+	po_prof->cur_seq = bucket >= 0 ? bucket_seq : -1;
+}
+
+/* Give each key first seen in this sample its entry, or its 'other' one. */
+static void
+assign_news(void)
+{
+	int			i;
+
+	for (i = 0; i < nnews; i++)
+	{
+		PoProfileNew *n = &news[i];
+		int32		free_pos;
+		int32		idx = po_profile_hash_find(&n->key, &free_pos);
+
+		if (idx < 0)
+		{
+			idx = po_profile_insert_entry(&n->key, free_pos);
+			if (idx >= 0)
+				memcpy(po_prof_entries[idx].query, n->query, PO_PROFILE_QUERY_LEN);
+		}
+		n->folded = idx < 0;
+		n->assigned = idx >= 0 ? idx : po_profile_other_for(&n->key, sample_now);
+	}
+}
+
+/* Accrue one noted sample to its entry and remember it in the cache. */
+static void
+apply_pending(const PoProfilePending *p)
+{
+	int32		idx;
+	bool		folded;
+
+	switch (p->kind)
+	{
+		case PEND_NEW:
+			idx = news[p->entry].assigned;
+			folded = news[p->entry].folded;
+			break;
+		case PEND_FOLD:
+			idx = po_profile_other_for(&p->key, sample_now);
+			folded = true;
+			break;
+		default:
+			idx = p->entry;
+			folded = false;
+			break;
+	}
+	if (idx < 0 || idx >= total_entries())
+		return;
+	if (folded)
+		po_prof->folded++;
+	accrue(idx);
+	if (p->status_slot >= 0)
+	{
+		PoProfileCache *c = &cache[p->status_slot];
+
+		c->key = p->key;
+		c->entry = idx;
+		c->generation = po_prof->generation;
+		c->folded = folded;
+		c->valid = true;
+	}
+}
+
+/*
  * Apply the noted sample.  bucket is the history bucket the sample was
  * folded into (-1: none), bucket_seq and bucket_start its identity; a new
  * identity empties the bucket's profile rows.  enabled is what
@@ -512,76 +403,10 @@ po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
 		return;
 	}
 
-	if (bucket < 0 || bucket >= po_prof->history_size)
-		bucket = -1;
-	if (bucket >= 0 && (bucket != po_prof->cur_bucket || bucket_seq != po_prof->cur_seq))
-	{
-		int			s;
-
-		po_prof_buckets[bucket].seq = bucket_seq;
-		po_prof_buckets[bucket].bucket_start = bucket_start;
-		for (s = 0; s < po_prof->pool_slots; s++)
-			memset(hist_slot(bucket, s), 0, sizeof(PoProfileHistSlot));
-		memset(hist_top(bucket, 0), 0, sizeof(PoProfileHistEntry) *
-			   (Size) po_prof->pool_slots * po_prof->top);
-		po_prof->ntouched = 0;
-	}
-	po_prof->cur_bucket = bucket;
-	po_prof->cur_seq = bucket >= 0 ? bucket_seq : -1;
-
-	for (i = 0; i < nnews; i++)
-	{
-		PoProfileNew *n = &news[i];
-		int32		free_pos;
-		int32		idx = po_profile_hash_find(&n->key, &free_pos);
-
-		if (idx < 0)
-		{
-			idx = po_profile_insert_entry(&n->key, free_pos);
-			if (idx >= 0)
-				memcpy(po_prof_entries[idx].query, n->query, PO_PROFILE_QUERY_LEN);
-		}
-		n->folded = idx < 0;
-		n->assigned = idx >= 0 ? idx : po_profile_other_for(&n->key, sample_now);
-	}
-
+	set_cur_bucket(bucket, bucket_seq, bucket_start);
+	assign_news();
 	for (i = 0; i < npend; i++)
-	{
-		PoProfilePending *p = &pend[i];
-		int32		idx;
-		bool		folded;
-
-		switch (p->kind)
-		{
-			case PEND_NEW:
-				idx = news[p->entry].assigned;
-				folded = news[p->entry].folded;
-				break;
-			case PEND_FOLD:
-				idx = po_profile_other_for(&p->key, sample_now);
-				folded = true;
-				break;
-			default:
-				idx = p->entry;
-				folded = false;
-				break;
-		}
-		if (idx < 0 || idx >= total_entries())
-			continue;
-		if (folded)
-			po_prof->folded++;
-		accrue(idx);
-		if (p->status_slot >= 0)
-		{
-			PoProfileCache *c = &cache[p->status_slot];
-
-			c->key = p->key;
-			c->entry = idx;
-			c->generation = po_prof->generation;
-			c->folded = folded;
-			c->valid = true;
-		}
-	}
+		apply_pending(&pend[i]);
 	if (po_prof->cur_bucket >= 0)
 		rebuild_top(po_prof->cur_bucket);
 	npend = nnews = 0;

@@ -219,45 +219,55 @@ valid_entry(const PoProfileEntry *e, const PoProfileFileHeader *hdr)
 	return true;
 }
 
-/*
- * Read the section written by po_profile_save(), validating every field
- * before it is used.  Entries of pool slots that no longer exist are
- * dropped; those past max_profile_entries are folded into their pool's
- * 'other' entry.  The history comes back only with the same history_size,
- * max_pools and profile_top.  On anything invalid, logs why, leaves the
- * profile empty and returns false.
- */
-bool
-po_profile_load(PoStateFile *sf)
+/* Is the section's header possible? */
+static bool
+valid_header(const PoProfileFileHeader *hdr)
 {
-	PoProfileFileHeader hdr;
-	bool		keep_history;
-	bool		cur_found = false;
+	return hdr->pool_slots >= 1 && hdr->pool_slots <= PO_MAX_POOLS_MAX + 1 &&
+		hdr->history_size >= PO_HISTORY_SIZE_MIN &&
+		hdr->history_size <= PO_HISTORY_SIZE_MAX &&
+		hdr->top >= PO_PROFILE_TOP_MIN && hdr->top <= PO_PROFILE_TOP_MAX &&
+		hdr->nentries >= 0 &&
+		hdr->nentries <= PO_MAX_PROFILE_ENTRIES_MAX + hdr->pool_slots &&
+		hdr->nbuckets >= 0 && hdr->nbuckets <= hdr->history_size &&
+		hdr->cur_bucket >= -1 && hdr->cur_bucket < hdr->history_size &&
+		(hdr->cur_bucket == -1) == (hdr->cur_seq == -1) &&
+		hdr->cur_seq >= -1 &&
+		hdr->pad == 0;
+}
+
+/* Add a saved entry to its pool's 'other' entry. */
+static void
+fold_saved_entry(const PoProfileEntry *e)
+{
+	int32		idx = po_profile_other_for(&e->key, e->first_seen);
+	PoProfileEntry *dst = &po_prof_entries[idx];
+
+	if (dst->samples == 0 || e->first_seen < dst->first_seen)
+		dst->first_seen = e->first_seen;
+	dst->last_seen = Max(dst->last_seen, e->last_seen);
+	dst->samples += e->samples;
+	dst->busy_ms += e->busy_ms;
+	if (dst->bucket_seq == e->bucket_seq)
+	{
+		dst->bucket_samples += e->bucket_samples;
+		dst->bucket_ms += e->bucket_ms;
+	}
+	else if (e->bucket_seq > dst->bucket_seq)
+	{
+		dst->bucket_seq = e->bucket_seq;
+		dst->bucket_samples = e->bucket_samples;
+		dst->bucket_ms = e->bucket_ms;
+	}
+}
+
+/* Read the hdr->nentries saved entries; false (logged) when invalid. */
+static bool
+load_entries(PoStateFile *sf, const PoProfileFileHeader *hdr)
+{
 	int			i;
 
-	po_profile_clear_locked();
-	if (!po_state_get(sf, &hdr, sizeof(hdr)))
-		return load_failed("section is too short");
-	if (hdr.magic != PO_PROFILE_MAGIC)
-		return load_failed("section is not a pool_observer profile");
-	if (hdr.format != PO_PROFILE_FORMAT ||
-		hdr.sizeof_entry != sizeof(PoProfileEntry) ||
-		hdr.sizeof_slot != sizeof(PoProfileHistSlot) ||
-		hdr.sizeof_hist_entry != sizeof(PoProfileHistEntry))
-		return load_failed("written by another version of pool_observer");
-	if (hdr.pool_slots < 1 || hdr.pool_slots > PO_MAX_POOLS_MAX + 1 ||
-		hdr.history_size < PO_HISTORY_SIZE_MIN ||
-		hdr.history_size > PO_HISTORY_SIZE_MAX ||
-		hdr.top < PO_PROFILE_TOP_MIN || hdr.top > PO_PROFILE_TOP_MAX ||
-		hdr.nentries < 0 ||
-		hdr.nentries > PO_MAX_PROFILE_ENTRIES_MAX + hdr.pool_slots ||
-		hdr.nbuckets < 0 || hdr.nbuckets > hdr.history_size ||
-		hdr.cur_bucket < -1 || hdr.cur_bucket >= hdr.history_size ||
-		(hdr.cur_bucket == -1) != (hdr.cur_seq == -1) || hdr.cur_seq < -1 ||
-		hdr.pad != 0)
-		return load_failed("header is invalid");
-
-	for (i = 0; i < hdr.nentries; i++)
+	for (i = 0; i < hdr->nentries; i++)
 	{
 		PoProfileEntry e;
 		int32		free_pos;
@@ -265,7 +275,7 @@ po_profile_load(PoStateFile *sf)
 
 		if (!po_state_get(sf, &e, sizeof(e)))
 			return load_failed("section is too short");
-		if (!valid_entry(&e, &hdr))
+		if (!valid_entry(&e, hdr))
 			return load_failed("an entry is invalid");
 		if (e.key.pool_slot >= po_prof->pool_slots)
 			continue;			/* max_pools was lowered */
@@ -281,33 +291,67 @@ po_profile_load(PoStateFile *sf)
 				continue;
 			}
 		}
-		/* an 'other' entry, or one that no longer fits: fold */
-		idx = po_profile_other_for(&e.key, e.first_seen);
-		{
-			PoProfileEntry *dst = &po_prof_entries[idx];
-
-			if (dst->samples == 0 || e.first_seen < dst->first_seen)
-				dst->first_seen = e.first_seen;
-			dst->last_seen = Max(dst->last_seen, e.last_seen);
-			dst->samples += e.samples;
-			dst->busy_ms += e.busy_ms;
-			if (dst->bucket_seq == e.bucket_seq)
-			{
-				dst->bucket_samples += e.bucket_samples;
-				dst->bucket_ms += e.bucket_ms;
-			}
-			else if (e.bucket_seq > dst->bucket_seq)
-			{
-				dst->bucket_seq = e.bucket_seq;
-				dst->bucket_samples = e.bucket_samples;
-				dst->bucket_ms = e.bucket_ms;
-			}
-		}
+		/* an 'other' entry, or one that no longer fits */
+		fold_saved_entry(&e);
 	}
+	return true;
+}
 
-	keep_history = hdr.history_size == po_prof->history_size &&
-		hdr.pool_slots == po_prof->pool_slots && hdr.top == po_prof->top;
-	for (i = 0; i < hdr.nbuckets; i++)
+/*
+ * Read one saved slot of bucket and its top entries after prev_slot;
+ * keep them when keep_history.  false (logged) when invalid.
+ */
+static bool
+load_slot(PoStateFile *sf, const PoProfileFileHeader *hdr, int bucket,
+		  bool keep_history, int *prev_slot)
+{
+	PoProfileFileSlot fs;
+	PoProfileHistEntry top[PO_PROFILE_TOP_MAX];
+	uint64		ms = 0;
+	uint64		n = 0;
+	int			k;
+
+	if (!po_state_get(sf, &fs, sizeof(fs)))
+		return load_failed("section is too short");
+	if (fs.slot <= *prev_slot || fs.slot >= hdr->pool_slots ||
+		fs.pad != 0 || fs.hs.pad != 0 ||
+		fs.hs.samples == 0 ||
+		fs.hs.busy_ms > fs.hs.samples * (uint64) 3600000 ||
+		fs.hs.nentries < 0 || fs.hs.nentries > hdr->top)
+		return load_failed("a history row is invalid");
+	*prev_slot = fs.slot;
+	if (!po_state_get(sf, top, sizeof(PoProfileHistEntry) * fs.hs.nentries))
+		return load_failed("section is too short");
+	for (k = 0; k < fs.hs.nentries; k++)
+	{
+		if (!valid_state(top[k].state) || top[k].samples == 0)
+			return load_failed("a history row is invalid");
+		ms += top[k].busy_ms;
+		n += top[k].samples;
+	}
+	if (ms > fs.hs.busy_ms || n > fs.hs.samples)
+		return load_failed("a history row is invalid");
+	if (keep_history)
+	{
+		*hist_slot(bucket, fs.slot) = fs.hs;
+		memcpy(hist_top(bucket, fs.slot), top,
+			   sizeof(PoProfileHistEntry) * fs.hs.nentries);
+	}
+	return true;
+}
+
+/*
+ * Read the hdr->nbuckets saved history buckets; keep them when
+ * keep_history.  false (logged) when invalid.
+ */
+static bool
+load_buckets(PoStateFile *sf, const PoProfileFileHeader *hdr,
+			 bool keep_history)
+{
+	bool		cur_found = false;
+	int			i;
+
+	for (i = 0; i < hdr->nbuckets; i++)
 	{
 		PoProfileFileBucket fb;
 		int			j;
@@ -315,67 +359,72 @@ po_profile_load(PoStateFile *sf)
 
 		if (!po_state_get(sf, &fb, sizeof(fb)))
 			return load_failed("section is too short");
-		if (fb.bucket < 0 || fb.bucket >= hdr.history_size ||
+		if (fb.bucket < 0 || fb.bucket >= hdr->history_size ||
 			fb.hdr.seq < 0 || fb.hdr.bucket_start < 0 ||
-			fb.nslots < 0 || fb.nslots > hdr.pool_slots ||
+			fb.nslots < 0 || fb.nslots > hdr->pool_slots ||
 			(keep_history && po_prof_buckets[fb.bucket].seq != -1))
 			return load_failed("a history bucket is invalid");
-		if (fb.bucket == hdr.cur_bucket)
+		if (fb.bucket == hdr->cur_bucket)
 		{
-			if (fb.hdr.seq != hdr.cur_seq)
+			if (fb.hdr.seq != hdr->cur_seq)
 				return load_failed("a history bucket is invalid");
 			cur_found = true;
 		}
 		if (keep_history)
 			po_prof_buckets[fb.bucket] = fb.hdr;
 		for (j = 0; j < fb.nslots; j++)
-		{
-			PoProfileFileSlot fs;
-			PoProfileHistEntry top[PO_PROFILE_TOP_MAX];
-			uint64		ms = 0;
-			uint64		n = 0;
-			int			k;
-
-			if (!po_state_get(sf, &fs, sizeof(fs)))
-				return load_failed("section is too short");
-			if (fs.slot <= prev_slot || fs.slot >= hdr.pool_slots ||
-				fs.pad != 0 || fs.hs.pad != 0 ||
-				fs.hs.samples == 0 ||
-				fs.hs.busy_ms > fs.hs.samples * (uint64) 3600000 ||
-				fs.hs.nentries < 0 || fs.hs.nentries > hdr.top)
-				return load_failed("a history row is invalid");
-			prev_slot = fs.slot;
-			if (!po_state_get(sf, top, sizeof(PoProfileHistEntry) * fs.hs.nentries))
-				return load_failed("section is too short");
-			for (k = 0; k < fs.hs.nentries; k++)
-			{
-				if (!valid_state(top[k].state) || top[k].samples == 0)
-					return load_failed("a history row is invalid");
-				ms += top[k].busy_ms;
-				n += top[k].samples;
-			}
-			if (ms > fs.hs.busy_ms || n > fs.hs.samples)
-				return load_failed("a history row is invalid");
-			if (keep_history)
-			{
-				*hist_slot(fb.bucket, fs.slot) = fs.hs;
-				memcpy(hist_top(fb.bucket, fs.slot), top,
-					   sizeof(PoProfileHistEntry) * fs.hs.nentries);
-			}
-		}
+			if (!load_slot(sf, hdr, fb.bucket, keep_history, &prev_slot))
+				return false;
 	}
-	if (hdr.cur_bucket >= 0 && !cur_found)
+	if (hdr->cur_bucket >= 0 && !cur_found)
 		return load_failed("the current history bucket is missing");
+	return true;
+}
+
+/*
+ * Read the section written by po_profile_save(), validating every field
+ * before it is used.  Entries of pool slots that no longer exist are
+ * dropped; those past max_profile_entries are folded into their pool's
+ * 'other' entry.  The history comes back only with the same history_size,
+ * max_pools and profile_top.  On anything invalid, logs why, leaves the
+ * profile empty and returns false.
+ */
+bool
+po_profile_load(PoStateFile *sf)
+{
+	PoProfileFileHeader hdr;
+	bool		keep_history;
+	int			i;
+
+	po_profile_clear_locked();
+	if (!po_state_get(sf, &hdr, sizeof(hdr)))
+		return load_failed("section is too short");
+	if (hdr.magic != PO_PROFILE_MAGIC)
+		return load_failed("section is not a pool_observer profile");
+	if (hdr.format != PO_PROFILE_FORMAT ||
+		hdr.sizeof_entry != sizeof(PoProfileEntry) ||
+		hdr.sizeof_slot != sizeof(PoProfileHistSlot) ||
+		hdr.sizeof_hist_entry != sizeof(PoProfileHistEntry))
+		return load_failed("written by another version of pool_observer");
+	if (!valid_header(&hdr))
+		return load_failed("header is invalid");
+	if (!load_entries(sf, &hdr))
+		return false;
+	keep_history = hdr.history_size == po_prof->history_size &&
+		hdr.pool_slots == po_prof->pool_slots && hdr.top == po_prof->top;
+	if (!load_buckets(sf, &hdr, keep_history))
+		return false;
 	po_prof->folded = hdr.folded;
 
 	if (keep_history)
 	{
 		po_prof->cur_bucket = hdr.cur_bucket;
 		po_prof->cur_seq = hdr.cur_seq;
-		/* the po_prof_entries with time in the current bucket */
+		/* the entries with time in the current bucket */
 		po_prof->ntouched = 0;
 		for (i = 0; i < total_entries() && po_prof->cur_bucket >= 0; i++)
-			if (po_prof_entries[i].in_use && po_prof_entries[i].bucket_seq == po_prof->cur_seq)
+			if (po_prof_entries[i].in_use &&
+				po_prof_entries[i].bucket_seq == po_prof->cur_seq)
 				po_prof_touched[po_prof->ntouched++] = i;
 	}
 	else

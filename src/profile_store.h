@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * profile_store.h
- *	  The busy-time profile's shared memory layout, for the three files of
- *	  the profile alone: profile.c (the store and the per-sample path),
- *	  profile_read.c (the chunked readers) and profile_state.c (its state
- *	  file section).  Nothing else includes it; everyone else goes through
- *	  profile.h.
+ *	  The busy-time profile's shared memory layout, for the files of the
+ *	  profile alone: profile_store.c (the segment and the entries),
+ *	  profile.c (the per-sample path), profile_read.c (the chunked readers)
+ *	  and profile_state.c (its state file section).  Nothing else includes
+ *	  it; everyone else goes through profile.h.
  *
- * The layout and the locking rules are described at the top of profile.c.
+ * The layout is described in profile_store.c, the locking rules in
+ * profile.c.
  *
  * Layer 1.
  *
@@ -45,7 +46,7 @@ typedef struct PoProfileShared
 	int64		cur_seq;
 } PoProfileShared;
 
-/* The segment's parts, set by po_profile_shmem_init() (profile.c). */
+/* The segment's parts, set by po_profile_shmem_init() (profile_store.c). */
 extern PoProfileShared *po_prof;
 extern PoProfileEntry *po_prof_entries;
 extern int32 *po_prof_hash;
