@@ -27,7 +27,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in poll_sample session);
+use PoTest qw(run_in poll_sample session write_file);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('state_file');
@@ -72,15 +72,6 @@ sub with_crc
 	my ($bytes) = @_;
 	my $body = substr($bytes, 0, length($bytes) - 4);
 	return $body . pack('L', crc32c($body));
-}
-
-sub write_file
-{
-	my ($path, $bytes) = @_;
-	open(my $fh, '>:raw', $path) or die "could not write $path: $!";
-	print $fh $bytes;
-	close($fh);
-	return;
 }
 
 sub count_lines
