@@ -306,7 +306,7 @@ po_client_backends_1_1(PG_FUNCTION_ARGS)
 	int			b;
 
 	po_require_loaded();
-	po_init_srf(fcinfo);
+	po_init_srf_scalar(fcinfo);
 	backends = palloc(sizeof(PoBackend) * MaxBackends);
 	n = po_read_backends(backends, MaxBackends);
 	for (b = 0; b < n; b++)
