@@ -684,3 +684,50 @@ GRANT EXECUTE ON FUNCTION
   TO pg_monitor;
 GRANT SELECT ON @extschema@.advice TO pg_monitor;
 -- end of 1.1: advice
+
+-- ---------------------------------------------------------------------------
+-- 1.1: query visibility
+--
+-- The sessions view keeps pg_stat_activity's rule for query text (another
+-- role's session shows '<insufficient privilege>'), but chooses its rows
+-- from the status reader's client backends: pg_stat_activity hides the
+-- backend_type of a session the caller may not see, so filtering on it
+-- made such sessions vanish.  Every column stays, in order; CREATE OR
+-- REPLACE VIEW keeps the view's grants.
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION @extschema@._client_backends_1_1(OUT pid integer)
+RETURNS SETOF integer
+AS 'MODULE_PATHNAME', 'po_client_backends_1_1'
+LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+REVOKE ALL ON FUNCTION @extschema@._client_backends_1_1() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._client_backends_1_1() TO pg_monitor;
+
+CREATE OR REPLACE VIEW @extschema@.sessions AS
+SELECT a.pid,
+       a.datname,
+       a.usename,
+       a.application_name,
+       a.client_addr,
+       a.state,
+       a.wait_event_type,
+       a.wait_event,
+       a.backend_start,
+       a.xact_start,
+       a.query_start,
+       a.state_change,
+       pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start AS xact_age,
+       pg_catalog.now() OPERATOR(pg_catalog.-) a.state_change AS state_age,
+       pg_catalog.now() OPERATOR(pg_catalog.-) a.query_start AS query_age,
+       a.query_id,
+       a.query,
+       CASE WHEN a.wait_event_type OPERATOR(pg_catalog.=) 'Lock'
+            THEN pg_catalog.pg_blocking_pids(a.pid)
+            ELSE '{}'::integer[] END AS blocked_by,
+       pg_catalog.age(a.backend_xmin) AS xmin_age,
+       a.client_port
+  FROM pg_catalog.pg_stat_activity a
+ WHERE a.pid OPERATOR(pg_catalog.=) ANY (ARRAY(
+           SELECT c.pid FROM @extschema@._client_backends_1_1() c))
+   AND @extschema@._assert_loaded();
+-- end of 1.1: query visibility

@@ -88,6 +88,48 @@ ensure_episodes(void)
 }
 
 /*
+ * Go on with one event a previous sampler left open, as the same episode;
+ * false when it must end now instead (a pool episode, or a duplicate, which
+ * can only be stale).
+ */
+static bool
+adopt_event(const PoEvent *ev)
+{
+	PoEpisodeKey key;
+	PoEpisode  *ep;
+	bool		found;
+	const char *why;
+
+	if (ev->has_pool ||
+		(ev->pid == 0 && ev->kind != PO_EVENT_SERVER_CONNECTIONS_HIGH))
+		return false;
+	/* as session_episode() and detect_server() make them */
+	memset(&key, 0, sizeof(key));
+	key.kind = ev->kind;
+	if (ev->pid != 0)
+	{
+		key.pid = ev->pid;
+		key.backend_start = ev->backend_start;
+		key.cond_start = ev->started_at;
+	}
+	ep = hash_search(episodes, &key, HASH_ENTER, &found);
+	if (found)
+		return false;
+	memset(((char *) ep) + sizeof(PoEpisodeKey), 0,
+		   sizeof(PoEpisode) - sizeof(PoEpisodeKey));
+	memcpy(&ep->ev, ev, sizeof(PoEvent));
+	ep->seen_cycle = cycle;
+	ep->suppressed_once = ev->action == PO_ACTION_SUPPRESSED;
+	ep->acted = ev->action != PO_ACTION_NONE &&
+		ev->action != PO_ACTION_SUPPRESSED;
+	/* the reason record_action() appended, kept across samples */
+	why = strstr(ep->ev.detail, "action: ");
+	if (why != NULL)
+		strlcpy(ep->why, why + strlen("action: "), sizeof(ep->why));
+	return true;
+}
+
+/*
  * Take over the episodes a previous sampler left open in the ring.  The
  * postmaster restarts the sampler after SIGTERM or an ERROR; its episode
  * table was local and is gone, so without this an ongoing condition would
@@ -120,54 +162,15 @@ po_detect_take_over(void)
 
 		for (i = 0; i < n; i++)
 		{
-			PoEvent    *ev = &chunk[i];
-			PoEpisodeKey key;
-			PoEpisode  *ep;
-			bool		found = false;
-
-			if (ev->ended_at != 0)
+			if (chunk[i].ended_at != 0 || adopt_event(&chunk[i]))
 				continue;
-			if (!ev->has_pool &&
-				(ev->pid != 0 || ev->kind == PO_EVENT_SERVER_CONNECTIONS_HIGH))
-			{
-				/* as session_episode() and po_detect() make them */
-				memset(&key, 0, sizeof(key));
-				key.kind = ev->kind;
-				if (ev->pid != 0)
-				{
-					key.pid = ev->pid;
-					key.backend_start = ev->backend_start;
-					key.cond_start = ev->started_at;
-				}
-				ep = hash_search(episodes, &key, HASH_ENTER, &found);
-				if (!found)
-				{
-					const char *why;
-
-					memset(((char *) ep) + sizeof(PoEpisodeKey), 0,
-						   sizeof(PoEpisode) - sizeof(PoEpisodeKey));
-					memcpy(&ep->ev, ev, sizeof(PoEvent));
-					ep->seen_cycle = cycle;
-					ep->suppressed_once = ev->action == PO_ACTION_SUPPRESSED;
-					ep->acted = ev->action != PO_ACTION_NONE &&
-						ev->action != PO_ACTION_SUPPRESSED;
-					/* the reason record_action() appended, kept across samples */
-					why = strstr(ep->ev.detail, "action: ");
-					if (why != NULL)
-						strlcpy(ep->why, why + strlen("action: "), sizeof(ep->why));
-					continue;
-				}
-				/* a duplicate can only be stale: end it */
-			}
-
-			/* pool episodes, and stale duplicates, end now */
 			if (nend == maxend)
 			{
 				maxend = Max(maxend * 2, 16);
 				to_end = to_end == NULL ? palloc(sizeof(PoEvent) * maxend) :
 					repalloc(to_end, sizeof(PoEvent) * maxend);
 			}
-			memcpy(&to_end[nend], ev, sizeof(PoEvent));
+			memcpy(&to_end[nend], &chunk[i], sizeof(PoEvent));
 			to_end[nend].ended_at = to_end[nend].last_seen_at;
 			nend++;
 		}
@@ -189,24 +192,6 @@ po_detect_take_over(void)
  * Episodes
  * ---------------------------------------------------------------------
  */
-
-/* Session columns of an event. */
-void
-po_fill_event_session(PoEvent *ev, const PoBackend *be)
-{
-	const char *dat = po_database_name(be->dbid);
-	const char *usr = po_role_name(be->roleid);
-
-	ev->pid = be->pid;
-	ev->backend_start = be->backend_start;
-	ev->query_id = be->query_id;
-	ev->roleid = be->roleid;
-	ev->addr = be->addr;
-	strlcpy(ev->datname, dat ? dat : "", NAMEDATALEN);
-	strlcpy(ev->usename, usr ? usr : "", NAMEDATALEN);
-	strlcpy(ev->appname, be->appname, NAMEDATALEN);
-	po_read_query(be, ev->query, PO_QUERY_LEN);
-}
 
 static void
 fill_event_pool(PoEvent *ev, const PoPool *p, bool overflow)

@@ -34,6 +34,5 @@ extern void po_detect_publish_locked(void);
 extern void po_detect_after_publish(void);
 extern void po_detect_reset_local(void);
 extern void po_detect_take_over(void);
-extern void po_fill_event_session(PoEvent *ev, const PoBackend *be);
 
 #endif							/* PO_DETECT_H */

@@ -57,9 +57,7 @@ older_than_us(FunctionCallInfo fcinfo)
 				errmsg("\"dry_run\" must not be null"));
 
 	iv = PG_GETARG_INTERVAL_P(0);
-	secs = (double) iv->time / USECS_PER_SEC +
-		(double) iv->day * SECS_PER_DAY +
-		(double) iv->month * DAYS_PER_MONTH * SECS_PER_DAY;
+	secs = po_interval_seconds(iv);
 	if (secs <= 0)
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -81,9 +81,7 @@ window_us(FunctionCallInfo fcinfo)
 				errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				errmsg("\"window\" must not be null"));
 	iv = PG_GETARG_INTERVAL_P(0);
-	secs = (double) iv->time / USECS_PER_SEC +
-		(double) iv->day * SECS_PER_DAY +
-		(double) iv->month * DAYS_PER_MONTH * SECS_PER_DAY;
+	secs = po_interval_seconds(iv);
 	if (!(secs > 0))
 		ereport(ERROR,
 				errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * funcs_pools.c
- *	  SQL functions of the pool views: pools, pool_history, server_history.
+ *	  SQL functions of the pool views: pools, pool_history, server_history;
+ *	  and the client backends the sessions view shows.
  *
  * Readers copy from shared memory under the lock held shared, release it,
  * and only then form tuples, so a slow client never holds up the sampler;
@@ -29,6 +30,7 @@
 #include "history.h"
 #include "shmem.h"
 #include "snapshot.h"
+#include "status.h"
 
 PG_FUNCTION_INFO_V1(po_pools_1_0);
 PG_FUNCTION_INFO_V1(po_pool_history_1_0);
@@ -36,6 +38,7 @@ PG_FUNCTION_INFO_V1(po_server_history_1_0);
 PG_FUNCTION_INFO_V1(po_pool_counters_1_1);
 PG_FUNCTION_INFO_V1(po_pool_history_1_1);
 PG_FUNCTION_INFO_V1(po_server_history_1_1);
+PG_FUNCTION_INFO_V1(po_client_backends_1_1);
 
 #define PO_POOLS_COLS_V1_0			17
 #define PO_POOL_HISTORY_COLS_V1_0	16
@@ -43,6 +46,7 @@ PG_FUNCTION_INFO_V1(po_server_history_1_1);
 #define PO_POOL_COUNTERS_COLS_V1_1	(4 + PO_NUM_COUNTERS + 2)
 #define PO_POOL_HISTORY_COLS_V1_1	(PO_POOL_HISTORY_COLS_V1_0 + PO_NUM_HIST_OUTCOMES)
 #define PO_SERVER_HISTORY_COLS_V1_1	(PO_SERVER_HISTORY_COLS_V1_0 + PO_NUM_HIST_OUTCOMES)
+#define PO_CLIENT_BACKENDS_COLS_V1_1	1
 
 Datum
 po_pools_1_0(PG_FUNCTION_ARGS)
@@ -284,5 +288,40 @@ po_pool_counters_1_1(PG_FUNCTION_ARGS)
 		CHECK_FOR_INTERRUPTS();
 	}
 	pfree(rows);
+	return (Datum) 0;
+}
+
+/*
+ * The pids of the client backends, from the status reader: the sessions
+ * view filters pg_stat_activity by these, because pg_stat_activity hides
+ * backend_type of another role's session from a caller that may not see
+ * it.  No query text is read here.
+ */
+Datum
+po_client_backends_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PoBackend  *backends;
+	int			n;
+	int			b;
+
+	po_require_loaded();
+	po_init_srf_scalar(fcinfo);
+	backends = palloc(sizeof(PoBackend) * MaxBackends);
+	n = po_read_backends(backends, MaxBackends);
+	for (b = 0; b < n; b++)
+	{
+		Datum		values[PO_CLIENT_BACKENDS_COLS_V1_1];
+		bool		nulls[PO_CLIENT_BACKENDS_COLS_V1_1];
+		int			i = 0;
+
+		if (backends[b].type != B_BACKEND)
+			continue;
+		memset(nulls, 0, sizeof(nulls));
+		values[i++] = Int32GetDatum(backends[b].pid);
+		Assert(i == PO_CLIENT_BACKENDS_COLS_V1_1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	pfree(backends);
 	return (Datum) 0;
 }

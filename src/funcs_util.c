@@ -35,6 +35,15 @@ po_interval_datum(int64 usecs)
 	return IntervalPGetDatum(iv);
 }
 
+/* An interval argument in seconds, a month being DAYS_PER_MONTH days. */
+double
+po_interval_seconds(const Interval *iv)
+{
+	return (double) iv->time / USECS_PER_SEC +
+		(double) iv->day * SECS_PER_DAY +
+		(double) iv->month * DAYS_PER_MONTH * SECS_PER_DAY;
+}
+
 /*
  * Text from a stored string: clipped to whole characters and checked in
  * this database's encoding (a session of another database may have written

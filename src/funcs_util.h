@@ -13,11 +13,13 @@
 #ifndef PO_FUNCS_UTIL_H
 #define PO_FUNCS_UTIL_H
 
+#include "datatype/timestamp.h"
 #include "fmgr.h"
 
 #include "types.h"
 
 extern Datum po_interval_datum(int64 usecs);
+extern double po_interval_seconds(const Interval *iv);
 extern Datum po_safe_text(const char *s, int maxlen);
 extern bool po_addr_datum(const PoAddr *addr, Datum *d);
 extern bool po_name_datum(const char *name, Datum *d);

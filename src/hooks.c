@@ -35,6 +35,24 @@ static ClientAuthentication_hook_type prev_client_auth_hook = NULL;
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
 /*
+ * Start an intake record of type for this backend and its client: who,
+ * when, from where.  Copies bounded strings only; cannot throw.
+ */
+static void
+start_record(PoIntakeRecord *rec, int type, const Port *port)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->pid = MyProcPid;
+	rec->at = GetCurrentTimestamp();
+	rec->backend_start = MyStartTimestamp;
+	po_addr_from_sockaddr(&port->raddr.addr, &rec->addr);
+	strlcpy(rec->datname, port->database_name ? port->database_name : "",
+			NAMEDATALEN);
+	strlcpy(rec->usename, port->user_name ? port->user_name : "", NAMEDATALEN);
+}
+
+/*
  * Record a successful new client connection, so that the sampler sees
  * connections that come and go between two samples (an application without
  * a pool).
@@ -49,16 +67,7 @@ po_client_auth_hook(Port *port, int status)
 	{
 		PoIntakeRecord rec;
 
-		memset(&rec, 0, sizeof(rec));
-		rec.type = PO_INTAKE_CONNECT;
-		rec.pid = MyProcPid;
-		rec.at = GetCurrentTimestamp();
-		rec.backend_start = MyStartTimestamp;
-		po_addr_from_sockaddr(&port->raddr.addr, &rec.addr);
-		strlcpy(rec.datname, port->database_name ? port->database_name : "",
-				NAMEDATALEN);
-		strlcpy(rec.usename, port->user_name ? port->user_name : "",
-				NAMEDATALEN);
+		start_record(&rec, PO_INTAKE_CONNECT, port);
 		strlcpy(rec.appname,
 				port->application_name ? port->application_name : "",
 				NAMEDATALEN);
@@ -94,17 +103,9 @@ po_emit_log_hook(ErrorData *edata)
 	if (kind == PO_OUTCOME_NONE)
 		return;
 
-	memset(&rec, 0, sizeof(rec));
-	rec.type = PO_INTAKE_OUTCOME;
+	start_record(&rec, PO_INTAKE_OUTCOME, port);
 	rec.outcome = (int16) kind;
 	rec.reason = (int16) reason;
-	rec.pid = MyProcPid;
-	rec.at = GetCurrentTimestamp();
-	rec.backend_start = MyStartTimestamp;
-	po_addr_from_sockaddr(&port->raddr.addr, &rec.addr);
-	strlcpy(rec.datname, port->database_name ? port->database_name : "",
-			NAMEDATALEN);
-	strlcpy(rec.usename, port->user_name ? port->user_name : "", NAMEDATALEN);
 
 	/*
 	 * An attempt has only its startup packet; an established session is

@@ -222,6 +222,68 @@ stream_crc(FILE *f, uint64 len, char *buf, pg_crc32c *crc)
 }
 
 /*
+ * Write every section, each after its header; its length goes into the
+ * header once the section is written.  Sets sf->failed on a write error.
+ */
+static void
+write_sections(PoStateFile *sf)
+{
+	FILE	   *f = sf->f;
+	int			i;
+
+	for (i = 0; i < PO_NUM_SECTIONS && !sf->failed; i++)
+	{
+		PoSectionHeader sh;
+		off_t		at = ftello(f);
+		off_t		after;
+
+		memset(&sh, 0, sizeof(sh));
+		sh.tag = sections[i].tag;
+		sh.version = sections[i].version;
+		po_state_put(sf, &sh, sizeof(sh));
+		sections[i].save(sf);
+		after = ftello(f);
+		if (at < 0 || after < 0)
+		{
+			sf->failed = true;
+			break;
+		}
+		sh.length = (uint64) (after - at) - sizeof(sh);
+		if (fseeko(f, at, SEEK_SET) != 0 ||
+			fwrite(&sh, 1, sizeof(sh), f) != sizeof(sh) ||
+			fseeko(f, after, SEEK_SET) != 0)
+			sf->failed = true;
+	}
+}
+
+/*
+ * Write the final header (the file's size now known) and the checksum of
+ * everything before it, at end.  false on a write error, with errno set.
+ */
+static bool
+write_header_and_crc(FILE *f, PoStateHeader *hdr, off_t end)
+{
+	pg_crc32c	crc;
+	char	   *buf;
+
+	hdr->file_size = (uint64) end + sizeof(pg_crc32c);
+	buf = palloc(PO_STATE_BUFSIZE);
+	if (fseeko(f, 0, SEEK_SET) != 0 ||
+		fwrite(hdr, 1, sizeof(*hdr), f) != sizeof(*hdr) ||
+		fflush(f) != 0 ||
+		!stream_crc(f, (uint64) end, buf, &crc) ||
+		fseeko(f, end, SEEK_SET) != 0 ||
+		fwrite(&crc, 1, sizeof(crc), f) != sizeof(crc) ||
+		ferror(f))
+	{
+		pfree(buf);
+		return false;
+	}
+	pfree(buf);
+	return true;
+}
+
+/*
  * on_shmem_exit callback of the postmaster.  code != 0 means a crash or
  * an abnormal exit; an immediate shutdown exits with 0 but leaves no
  * shutdown checkpoint.  In both cases nothing is saved.
@@ -235,10 +297,7 @@ po_persist_save(int code, Datum arg)
 	FILE	   *f;
 	PoStateHeader hdr;
 	PoStateFile sf;
-	pg_crc32c	crc;
 	off_t		end;
-	char	   *buf;
-	int			i;
 
 	if (code != 0 || po_shared == NULL)
 		return;
@@ -266,51 +325,13 @@ po_persist_save(int code, Datum arg)
 	INIT_CRC32C(sf.crc);
 	po_state_put(&sf, &hdr, sizeof(hdr));
 
-	for (i = 0; i < PO_NUM_SECTIONS && !sf.failed; i++)
-	{
-		PoSectionHeader sh;
-		off_t		at = ftello(f);
-		off_t		after;
-
-		memset(&sh, 0, sizeof(sh));
-		sh.tag = sections[i].tag;
-		sh.version = sections[i].version;
-		po_state_put(&sf, &sh, sizeof(sh));
-		sections[i].save(&sf);
-		after = ftello(f);
-		if (at < 0 || after < 0)
-		{
-			sf.failed = true;
-			break;
-		}
-		sh.length = (uint64) (after - at) - sizeof(sh);
-		if (fseeko(f, at, SEEK_SET) != 0 ||
-			fwrite(&sh, 1, sizeof(sh), f) != sizeof(sh) ||
-			fseeko(f, after, SEEK_SET) != 0)
-			sf.failed = true;
-	}
+	write_sections(&sf);
 	end = ftello(f);
-	if (sf.failed || end < 0)
+	if (sf.failed || end < 0 || !write_header_and_crc(f, &hdr, end))
 	{
 		write_failed(f);
 		return;
 	}
-
-	hdr.file_size = (uint64) end + sizeof(pg_crc32c);
-	buf = palloc(PO_STATE_BUFSIZE);
-	if (fseeko(f, 0, SEEK_SET) != 0 ||
-		fwrite(&hdr, 1, sizeof(hdr), f) != sizeof(hdr) ||
-		fflush(f) != 0 ||
-		!stream_crc(f, (uint64) end, buf, &crc) ||
-		fseeko(f, end, SEEK_SET) != 0 ||
-		fwrite(&crc, 1, sizeof(crc), f) != sizeof(crc) ||
-		ferror(f))
-	{
-		pfree(buf);
-		write_failed(f);
-		return;
-	}
-	pfree(buf);
 	if (FreeFile(f))
 	{
 		ereport(LOG,
@@ -435,6 +456,49 @@ load_sections(FILE *f, const PoStateHeader *hdr)
 }
 
 /*
+ * Read and check the file's header, checksum and section table; NULL when
+ * they are right, else why not.
+ */
+static const char *
+check_file(FILE *f, PoStateHeader *hdr)
+{
+	struct stat st;
+	pg_crc32c	crc;
+	pg_crc32c	stored;
+	char	   *buf;
+	bool		crc_read;
+
+	if (fstat(fileno(f), &st) != 0)
+		return "file is too short";
+	if ((uint64) st.st_size > max_file_size())
+		return "file is larger than the current settings allow";
+	if (st.st_size < (off_t) (sizeof(PoStateHeader) + sizeof(pg_crc32c)) ||
+		fread(hdr, 1, sizeof(*hdr), f) != sizeof(*hdr))
+		return "file is too short";
+	if (hdr->magic != PO_STATE_MAGIC)
+		return "not a pool_observer state file";
+	if (hdr->format != PO_STATE_FORMAT || hdr->header_size != sizeof(PoStateHeader))
+		return "written by another version of pool_observer";
+	if (hdr->flags != 0 || hdr->nsections < 0 ||
+		hdr->nsections > PO_STATE_MAX_SECTIONS)
+		return "header is invalid";
+	if (hdr->file_size != (uint64) st.st_size)
+		return "file size does not match its header";
+
+	buf = palloc(PO_STATE_BUFSIZE);
+	crc_read = stream_crc(f, hdr->file_size - sizeof(pg_crc32c), buf, &crc) &&
+		fread(&stored, 1, sizeof(stored), f) == sizeof(stored);
+	pfree(buf);
+	if (!crc_read)
+		return "file is too short";
+	if (!EQ_CRC32C(crc, stored))
+		return "checksum mismatch";
+	if (!sections_tile(f, hdr))
+		return "section table is invalid";
+	return NULL;
+}
+
+/*
  * Restore the stores from the file saved at the last clean shutdown, then
  * remove it.  Called in the postmaster only, with every store freshly
  * initialized (empty).
@@ -443,11 +507,7 @@ void
 po_persist_load(void)
 {
 	FILE	   *f;
-	struct stat st;
 	PoStateHeader hdr;
-	pg_crc32c	crc;
-	pg_crc32c	stored;
-	char	   *buf = NULL;
 	const char *why;
 	int			i;
 
@@ -462,78 +522,23 @@ po_persist_load(void)
 		return;
 	}
 
-	if (fstat(fileno(f), &st) != 0)
+	why = check_file(f, &hdr);
+	if (why == NULL)
 	{
-		load_failed("file is too short");
-		goto done;
+		why = load_sections(f, &hdr);
+		if (why != NULL)
+		{
+			for (i = 0; i < PO_NUM_SECTIONS; i++)
+				sections[i].clear();
+		}
 	}
-	if ((uint64) st.st_size > max_file_size())
-	{
-		load_failed("file is larger than the current settings allow");
-		goto done;
-	}
-	if (st.st_size < (off_t) (sizeof(PoStateHeader) + sizeof(pg_crc32c)) ||
-		fread(&hdr, 1, sizeof(hdr), f) != sizeof(hdr))
-	{
-		load_failed("file is too short");
-		goto done;
-	}
-	if (hdr.magic != PO_STATE_MAGIC)
-	{
-		load_failed("not a pool_observer state file");
-		goto done;
-	}
-	if (hdr.format != PO_STATE_FORMAT || hdr.header_size != sizeof(PoStateHeader))
-	{
-		load_failed("written by another version of pool_observer");
-		goto done;
-	}
-	if (hdr.flags != 0 || hdr.nsections < 0 ||
-		hdr.nsections > PO_STATE_MAX_SECTIONS)
-	{
-		load_failed("header is invalid");
-		goto done;
-	}
-	if (hdr.file_size != (uint64) st.st_size)
-	{
-		load_failed("file size does not match its header");
-		goto done;
-	}
-
-	buf = palloc(PO_STATE_BUFSIZE);
-	if (!stream_crc(f, hdr.file_size - sizeof(pg_crc32c), buf, &crc) ||
-		fread(&stored, 1, sizeof(stored), f) != sizeof(stored))
-	{
-		load_failed("file is too short");
-		goto done;
-	}
-	if (!EQ_CRC32C(crc, stored))
-	{
-		load_failed("checksum mismatch");
-		goto done;
-	}
-	if (!sections_tile(f, &hdr))
-	{
-		load_failed("section table is invalid");
-		goto done;
-	}
-
-	why = load_sections(f, &hdr);
 	if (why != NULL)
-	{
-		for (i = 0; i < PO_NUM_SECTIONS; i++)
-			sections[i].clear();
 		load_failed(why);
-		goto done;
-	}
+	else
+		ereport(LOG,
+				errmsg("pool_observer restored %d events from \"%s\"",
+					   po_events_count_used(), PO_STATE_FILE));
 
-	ereport(LOG,
-			errmsg("pool_observer restored %d events from \"%s\"",
-				   po_events_count_used(), PO_STATE_FILE));
-
-done:
-	if (buf != NULL)
-		pfree(buf);
 	FreeFile(f);
 	/* never load the same state twice, e.g. after a crash */
 	unlink(PO_STATE_FILE);

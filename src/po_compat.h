@@ -26,11 +26,18 @@
 #error "pool_observer requires PostgreSQL 15 or later"
 #endif
 
-/* Materialized set-returning functions. */
+/*
+ * Materialized set-returning functions; the _scalar form for a function
+ * returning SETOF a base type (its descriptor is the expected one).
+ */
 #if PG_VERSION_NUM >= 160000
 #define po_init_srf(fcinfo)	InitMaterializedSRF((fcinfo), 0)
+#define po_init_srf_scalar(fcinfo) \
+	InitMaterializedSRF((fcinfo), MAT_SRF_USE_EXPECTED_DESC)
 #else
 #define po_init_srf(fcinfo)	SetSingleFuncCall((fcinfo), 0)
+#define po_init_srf_scalar(fcinfo) \
+	SetSingleFuncCall((fcinfo), SRF_SINGLE_USE_EXPECTED)
 #endif
 
 /*

@@ -2,7 +2,8 @@
  *
  * status.c
  *	  Read every backend's status: in place (direct) or through the
- *	  snapshot interface; read one again; read one's query text.
+ *	  snapshot interface; read one again; read one's query text; fill an
+ *	  event's session columns from one.
  *
  * The direct path reads the shared backend status array in place, one
  * entry at a time under that entry's change counter, copying only the
@@ -32,6 +33,7 @@
 #include "storage/shmem.h"
 #include "utils/memutils.h"
 
+#include "catalog.h"
 #include "guc.h"
 #include "status.h"
 
@@ -504,4 +506,25 @@ po_read_query(const PoBackend *be, char *buf, Size len)
 			strcmp(act, "<insufficient privilege>") != 0)
 			strlcpy(buf, act, len);
 	}
+}
+
+/*
+ * Fill the session columns of an event from one backend: its names (from
+ * the catalog cache) and its query text.
+ */
+void
+po_fill_event_session(PoEvent *ev, const PoBackend *be)
+{
+	const char *dat = po_database_name(be->dbid);
+	const char *usr = po_role_name(be->roleid);
+
+	ev->pid = be->pid;
+	ev->backend_start = be->backend_start;
+	ev->query_id = be->query_id;
+	ev->roleid = be->roleid;
+	ev->addr = be->addr;
+	strlcpy(ev->datname, dat ? dat : "", NAMEDATALEN);
+	strlcpy(ev->usename, usr ? usr : "", NAMEDATALEN);
+	strlcpy(ev->appname, be->appname, NAMEDATALEN);
+	po_read_query(be, ev->query, PO_QUERY_LEN);
 }

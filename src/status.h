@@ -13,6 +13,7 @@
 #ifndef PO_STATUS_H
 #define PO_STATUS_H
 
+#include "events.h"
 #include "types.h"
 
 extern bool po_status_attach(void);
@@ -20,5 +21,6 @@ extern bool po_status_direct(void);
 extern int	po_read_backends(PoBackend *out, int max);
 extern bool po_reread_backend(const PoBackend *old, PoBackend *cur);
 extern void po_read_query(const PoBackend *be, char *buf, Size len);
+extern void po_fill_event_session(PoEvent *ev, const PoBackend *be);
 
 #endif							/* PO_STATUS_H */

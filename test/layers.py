@@ -20,7 +20,8 @@ import sys
 LAYERS = {
     0: ["util", "guc", "statefile", "outcome_classify"],
     1: ["shmem", "kinds", "intake", "events", "snapshot", "history",
-        "counters", "profile"],
+        "counters", "profile_store", "profile", "profile_read",
+        "profile_state"],
     2: ["status", "lockgraph", "catalog"],
     3: ["pools", "detect", "policy", "outcomes"],
     4: ["cycle", "worker"],

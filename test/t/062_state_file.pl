@@ -27,7 +27,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
-use PoTest qw(run_in poll_sample session);
+use PoTest qw(run_in poll_sample session write_file log_count);
 use Time::HiRes qw(time usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('state_file');
@@ -72,23 +72,6 @@ sub with_crc
 	my ($bytes) = @_;
 	my $body = substr($bytes, 0, length($bytes) - 4);
 	return $body . pack('L', crc32c($body));
-}
-
-sub write_file
-{
-	my ($path, $bytes) = @_;
-	open(my $fh, '>:raw', $path) or die "could not write $path: $!";
-	print $fh $bytes;
-	close($fh);
-	return;
-}
-
-sub count_lines
-{
-	my ($re, $offset) = @_;
-	my $log = slurp_file($node->logfile, $offset);
-	my @hits = ($log =~ m/$re/gm);
-	return scalar(@hits);
 }
 
 #
@@ -148,12 +131,12 @@ foreach my $case (sort keys %cases)
 	write_file($state_file, $cases{$case});
 	my $offset = -s $node->logfile;
 	$node->start;
-	is( count_lines(
+	is( log_count($node,
 			qr/pool_observer state file "pg_stat\/pool_observer.stat" ignored/,
 			$offset),
 		1,
 		"item 7: $case: the file is ignored with one log line");
-	is(count_lines(qr/pool_observer restored/, $offset),
+	is(log_count($node, qr/pool_observer restored/, $offset),
 		0, "item 7: $case: nothing restored");
 	my ($ret, $out, $err) = $node->psql('postgres',
 		q{SELECT count(*), count(blocked_pids), max(cardinality(blocked_pids)) FROM pool_observer.events WHERE application_name = 'item7marker'}
@@ -189,7 +172,7 @@ my $took = time - $t;
 cmp_ok($took, '<', $normal + 3,
 	sprintf('item 8: start with a 4 GB state file is fast (%.1f s, normal %.1f s)',
 		$took, $normal));
-is( count_lines(
+is( log_count($node, 
 		qr/pool_observer state file "pg_stat\/pool_observer.stat" ignored/,
 		$offset),
 	1,
