@@ -204,11 +204,15 @@ SELECT count(*) FROM pool_observer.events
 	'pg_signal_backend: no action recorded on superuser sessions');
 
 # EXECUTE granted by hand, without pg_signal_backend: own sessions only.
+# (A view's functions run with the caller's rights: granting the sessions
+# view by hand takes the functions it calls, _assert_loaded() and, since
+# 1.1, _client_backends_1_1().)
 $node->safe_psql(
 	'postgres', q{
 GRANT USAGE ON SCHEMA pool_observer TO regress_grantee, regress_reset;
 GRANT EXECUTE ON FUNCTION pool_observer.terminate_idle_in_transaction(interval, boolean),
-                          pool_observer._assert_loaded()
+                          pool_observer._assert_loaded(),
+                          pool_observer._client_backends_1_1()
    TO regress_grantee;
 GRANT SELECT ON pool_observer.sessions TO regress_grantee;
 GRANT EXECUTE ON FUNCTION pool_observer.reset() TO regress_reset;});
