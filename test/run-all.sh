@@ -109,6 +109,15 @@ run_logged() {
 	wait "$!"
 }
 
+# The build is installed into the PostgreSQL that the tests run: two runs
+# (or a run and make bench) on one machine must not replace each other's
+# installed files mid-run, so a run holds this lock until it ends.
+exec 9>"${PO_INSTALL_LOCK:-/tmp/pool_observer-install.lock}"
+if ! flock -n 9; then
+	po_log "waiting for another pool_observer run on this machine (${PO_INSTALL_LOCK:-/tmp/pool_observer-install.lock})"
+	flock 9
+fi
+
 # ---------------------------------------------------------------------------
 section "deps"
 t0=$SECONDS
