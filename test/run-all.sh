@@ -32,6 +32,20 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$PO_ROOT" || exit 1
 
+# The build is installed into the PostgreSQL that the tests run: two runs
+# (or a run and make bench) on one machine must not replace each other's
+# installed files mid-run, so a run holds a lock until it ends.  flock(1)
+# holds it in a process of its own (close-on-exec), so a server a test
+# leaves behind never keeps it.
+PO_INSTALL_LOCK="${PO_INSTALL_LOCK:-/tmp/pool_observer-install.lock}"
+if [ -z "${PO_RUN_LOCKED:-}" ] && command -v flock >/dev/null; then
+	export PO_RUN_LOCKED=1
+	flock -n "$PO_INSTALL_LOCK" true ||
+		po_log "waiting for another pool_observer run on this machine ($PO_INSTALL_LOCK)"
+	exec flock "$PO_INSTALL_LOCK" bash "$PO_ROOT/test/run-all.sh" "$@"
+fi
+
+
 PO_REGRESS_TIMEOUT="${PO_REGRESS_TIMEOUT:-600}"
 PO_TAP_TIMEOUT="${PO_TAP_TIMEOUT:-1200}"
 PO_LINT_TIMEOUT="${PO_LINT_TIMEOUT:-600}"
@@ -108,15 +122,6 @@ run_logged() {
 	) &
 	wait "$!"
 }
-
-# The build is installed into the PostgreSQL that the tests run: two runs
-# (or a run and make bench) on one machine must not replace each other's
-# installed files mid-run, so a run holds this lock until it ends.
-exec 9>"${PO_INSTALL_LOCK:-/tmp/pool_observer-install.lock}"
-if ! flock -n 9; then
-	po_log "waiting for another pool_observer run on this machine (${PO_INSTALL_LOCK:-/tmp/pool_observer-install.lock})"
-	flock 9
-fi
 
 # ---------------------------------------------------------------------------
 section "deps"
