@@ -6,13 +6,7 @@
 #  item 9: dry_run + long_transaction_terminate_after: events.detail of
 #	   the long_transaction episode says 'dry_run' (several samples after
 #	   the decision, too).
-#  item 10: refused attempts (CONNECT revoked) count no new connections:
-#	   no pool for that database, pool_history.new_connections sums to 0.
-#  item 11: connect as application_name item11a, SET application_name
-#	   item11b, then the first sample: no pool item11a, the new connection
-#	   counted in item11b's pool_history.  Sampling is left to
-#	   sample_now() here (sample_interval 1 h), so no sample falls between
-#	   the connection and the SET.
+#  items 10 and 11: in 032_outcomes_attribution.pl.
 #  item 12: an on-demand function must not clear the caller's
 #	   pg_stat_activity snapshot (stats_fetch_consistency = snapshot).
 #  item 13: a role given SELECT on events and sessions and EXECUTE on the
@@ -63,9 +57,6 @@ $node->safe_psql(
 CREATE EXTENSION pool_observer;
 CREATE ROLE regress_app LOGIN;
 CREATE ROLE regress_peek LOGIN;
-CREATE ROLE regress_nocon LOGIN;
-CREATE DATABASE locked;
-REVOKE CONNECT ON DATABASE locked FROM PUBLIC;
 CREATE TABLE t (id int);
 GRANT SELECT ON t TO regress_app;
 GRANT USAGE ON SCHEMA pool_observer TO regress_peek;
@@ -96,45 +87,9 @@ $s9->quit;
 set_conf($node, $mon,
 	"pool_observer.dry_run = off\npool_observer.long_transaction_terminate_after = -1");
 
-#
-# item 10
-#
-my $refused = 0;
-for (1 .. 10)
-{
-	my ($ret, $out, $err) = $node->psql('locked', 'SELECT 1',
-		connstr => $node->connstr('locked') . ' user=regress_nocon');
-	$refused++ if $ret != 0 && $err =~ /permission denied for database/;
-}
-is($refused, 10, 'item 10: ten attempts are refused');
-$mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 2;
-is( $mon->query_safe(
-		q{SELECT (SELECT count(*) FROM pool_observer.pools WHERE datname = 'locked')
-		      || '|' || (SELECT coalesce(sum(new_connections), 0) FROM pool_observer.pool_history WHERE datname = 'locked')}
-	),
-	'0|0',
-	'item 10: refused attempts make no pool and no new connections');
-
-#
-# item 11
-#
-set_conf($node, $mon, 'pool_observer.sample_interval = 3600000');
-my $s11 = session($node, app => 'item11a', user => 'regress_app');
-run_in($s11, "SET application_name = 'item11b';");
-$mon->query_safe('SELECT pool_observer.sample_now()');
-is( $mon->query_safe(
-		q{SELECT (SELECT count(*) FROM pool_observer.pools WHERE application_name = 'item11a')
-		      || '|' || (SELECT coalesce(sum(new_connections), 0) FROM pool_observer.pool_history WHERE application_name = 'item11a')}
-	),
-	'0|0',
-	'item 11: no pool and no new connections under the startup name');
-is( $mon->query_safe(
-		q{SELECT coalesce(sum(new_connections), 0) FROM pool_observer.pool_history WHERE application_name = 'item11b'}
-	),
-	'1',
-	'item 11: the new connection is counted in the pool where it was first sampled');
-$s11->quit;
-set_conf($node, $mon, 'pool_observer.sample_interval = 100');
+# items 10 and 11 (refused attempts, new connections counted where first
+# sampled) are tested in 032_outcomes_attribution.pl, with the outcomes
+# they depend on.
 
 #
 # item 12
