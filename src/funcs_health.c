@@ -140,9 +140,11 @@ kind_reasons(PoReasons *r, const PoServerSample *server)
 static const char *
 outcomes_hidden(void)
 {
-	if (log_min_messages >= PANIC)
+	int			level = po_client_log_min_messages();
+
+	if (level >= PANIC)
 		return "every outcome kind (statement and session timeouts, cancels, terminations, refused connections, failed logins)";
-	if (log_min_messages == LOG || log_min_messages >= FATAL)
+	if (level == LOG || level >= FATAL)
 		return "statement_timeout, lock_timeout and query_cancelled";
 	return NULL;
 }

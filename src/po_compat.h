@@ -114,4 +114,17 @@ po_clean_ascii(const char *s, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/*
+ * The log_min_messages that applies to client backends.  19 made it one
+ * level per process type (log_min_messages[BackendType]); a connection that
+ * is refused for want of a slot is reported by a dead-end backend, so the
+ * stricter of the two is what can hide outcomes from emit_log_hook.
+ */
+#if PG_VERSION_NUM >= 190000
+#define po_client_log_min_messages() \
+	Max(log_min_messages[B_BACKEND], log_min_messages[B_DEAD_END_BACKEND])
+#else
+#define po_client_log_min_messages()	(log_min_messages)
+#endif
+
 #endif							/* PO_COMPAT_H */
