@@ -381,10 +381,10 @@ if verbose:
 sys.exit(1 if failures else 0)
 PY
 
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + 120))
 scraped=
 while :; do
-	if curl -sf --max-time 10 "http://127.0.0.1:$eport/metrics" >"$metrics.new" 2>/dev/null &&
+	if curl -sf --max-time 30 "http://127.0.0.1:$eport/metrics" >"$metrics.new" 2>/dev/null &&
 		grep -q '^pool_observer_health_status' "$metrics.new"; then
 		mv "$metrics.new" "$metrics"
 		scraped=1
@@ -396,7 +396,7 @@ while :; do
 	sleep 0.5
 done
 if [ -z "$scraped" ]; then
-	echo "FAIL: no pool_observer metrics from the exporter within 60s"
+	echo "FAIL: no pool_observer metrics from the exporter within 120s"
 	echo "---------- exporter log ----------"
 	cat "$TC_DIR/exporter.log"
 	TC_FAILED=1
