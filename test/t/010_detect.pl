@@ -433,6 +433,10 @@ pool_observer.max_connections_warn = -1
 $nosat->start;
 $nosat->safe_psql('postgres', 'CREATE EXTENSION pool_observer');
 my $nmon = $nosat->background_psql('postgres');
+# The monitor is busy in every sample it asks for: an idle second session
+# in its pool keeps that pool from ever being saturated, so the only
+# saturated pool is nosat_busy.
+my $nmon_idle = $nosat->background_psql('postgres');
 my $busy = session($nosat, app => 'nosat_busy');
 run_in($busy, "BEGIN;\nSELECT 1;");
 is( poll_sample(
@@ -461,6 +465,7 @@ SELECT saturated_pools, '1 saturated pool(s)' = ANY (reasons)
 	'saturation_threshold = 1s: health.saturated_pools = 1 after the threshold');
 
 $busy->quit;
+$nmon_idle->quit;
 $nmon->quit;
 $nosat->stop;
 
