@@ -102,17 +102,6 @@ sub unix_connstr
 	return "host=$host port=$port dbname=$db user=$user application_name=$app";
 }
 
-# A background psql as regress_app (or user) with an application_name.
-sub session
-{
-	my ($app, %o) = @_;
-	my $s = $node->background_psql(
-		'postgres',
-		on_error_stop => 0,
-		extra_params => [ '-d', unix_connstr($app, %o) ]);
-	$s->{pid} = $s->query_safe('SELECT pg_backend_pid()');
-	return $s;
-}
 
 # Until no backend of $user is left (a quit session's backend exits
 # asynchronously; a CONNECTION LIMIT test must not race with it).
@@ -202,7 +191,7 @@ my $re_cancel = qr/canceling statement due to user request/;
 # (a) statement_timeout
 #
 {
-	my $s = session('st_app');
+	my $s = session($node, app => 'st_app', user => 'regress_app');
 	run_in($s, "SET statement_timeout = '100ms';");
 	for my $i (1 .. 3)
 	{
@@ -227,9 +216,9 @@ my $re_cancel = qr/canceling statement due to user request/;
 # (b) lock_timeout
 #
 {
-	my $holder = session('lt_holder');
+	my $holder = session($node, app => 'lt_holder', user => 'regress_app');
 	run_in($holder, "BEGIN; UPDATE t SET v = v + 1 WHERE id = 1;");
-	my $s = session('lt_app');
+	my $s = session($node, app => 'lt_app', user => 'regress_app');
 	run_in($s, "SET lock_timeout = '100ms';");
 	run_in($s, "UPDATE t SET v = 0 WHERE id = 1 /* lt_marker $_ */;")
 	  for 1 .. 2;
@@ -250,7 +239,7 @@ my $re_cancel = qr/canceling statement due to user request/;
 # (c) query_cancelled: pg_cancel_backend() and a client's own cancel
 #
 {
-	my $s = session('qc_app');
+	my $s = session($node, app => 'qc_app', user => 'regress_app');
 	start_in($s, 'SELECT pg_sleep(60) /* qc_marker 1 */;');
 	ok( wait_until(
 			sub {
@@ -296,7 +285,7 @@ my $re_cancel = qr/canceling statement due to user request/;
 # (d) idle_in_transaction_session_timeout ends a leak
 #
 {
-	my $s = session('iit_app');
+	my $s = session($node, app => 'iit_app', user => 'regress_app');
 	run_in($s,
 		"SET idle_in_transaction_session_timeout = '200ms';\nBEGIN;\nSELECT 'iit_marker';"
 	);
@@ -316,7 +305,7 @@ my $re_cancel = qr/canceling statement due to user request/;
 # (e) idle_session_timeout
 #
 {
-	my $s = session('ist_app');
+	my $s = session($node, app => 'ist_app', user => 'regress_app');
 	run_in($s, "SET idle_session_timeout = '200ms';\nSELECT 'ist_marker';");
 	ok(backend_gone($s->{pid}), '(e) idle session ended by the server');
 	like(finish_with($s, 'SELECT 1;'),
@@ -337,7 +326,7 @@ SKIP:
 {
 	skip 'transaction_timeout exists from PostgreSQL 17', 3
 	  if $version < 17;
-	my $s = session('tt_app');
+	my $s = session($node, app => 'tt_app', user => 'regress_app');
 	run_in($s, "SET transaction_timeout = '300ms';\nBEGIN;");
 	start_in($s, 'SELECT pg_sleep(30) /* tt_marker */;');
 	ok(backend_gone($s->{pid}), '(f) transaction ended by the server');
@@ -365,7 +354,7 @@ if (!$co && $version < 17)
 # (g) terminations and cancels: a superuser's vs pool_observer's own
 #
 {
-	my $s = session('term_app');
+	my $s = session($node, app => 'term_app', user => 'regress_app');
 	start_in($s, 'SELECT pg_sleep(60) /* term_marker */;');
 	wait_until(
 		sub {
@@ -392,7 +381,7 @@ SKIP:
 
 	set_conf($node, $mon,
 		"pool_observer.idle_in_transaction_terminate_after = 300");
-	my $s = session('poterm_app');
+	my $s = session($node, app => 'poterm_app', user => 'regress_app');
 	run_in($s, "BEGIN;\nSELECT 'poterm_marker';");
 	ok(backend_gone($s->{pid}), '(g) pool_observer terminated the leak');
 	like(finish_with($s, 'SELECT 1;'),
@@ -401,7 +390,7 @@ SKIP:
 	set_conf($node, $mon,
 		"pool_observer.idle_in_transaction_terminate_after = 0\n"
 		  . "pool_observer.slow_statement_cancel_after = 300");
-	my $c = session('pocancel_app');
+	my $c = session($node, app => 'pocancel_app', user => 'regress_app');
 	run_in($c, 'SELECT pg_sleep(60) /* pocancel_marker */;');
 	set_conf($node, $mon, 'pool_observer.slow_statement_cancel_after = 0');
 	$c->quit;
@@ -429,7 +418,7 @@ SKIP:
 {
 	# Fill most ordinary slots, so that the storm competes for the rest:
 	# 17 usable (20 - 3 reserved), minus $mon and the holders.
-	my @hold = map { session('storm_hold') } 1 .. 10;
+	my @hold = map { session($node, app => 'storm_hold', user => 'regress_app') } 1 .. 10;
 	my $r = attempts(60, 30,
 		connstr => unix_connstr('storm_app'),
 		sql => 'SELECT pg_sleep(0.5)');
@@ -468,7 +457,7 @@ SELECT count(*) > 0 AND bool_and(detail ~ '[0-9]')
 # (i) role and database limits, CONNECT privilege, datallowconn
 #
 {
-	my $one = session('limit_role', user => 'regress_limited');
+	my $one = session($node, app => 'limit_role', user => 'regress_limited');
 	my ($ok, $refused) = (0, 0);
 	for (1 .. 3)
 	{
@@ -485,7 +474,7 @@ SELECT count(*) > 0 AND bool_and(detail ~ '[0-9]')
 		name => '(i) role limit counted, not as new connections',
 		want => { refused_connections => 3, new_connections => 1 });
 
-	my $db1 = session('limit_db', db => 'regress_dblimit');
+	my $db1 = session($node, app => 'limit_db', user => 'regress_app', db => 'regress_dblimit');
 	$refused = 0;
 	for (1 .. 2)
 	{
@@ -565,7 +554,7 @@ SELECT count(*) || '|' || bool_or(detail ~ '\m4\M')
 #
 {
 	role_idle('regress_limited');
-	my $one = session('rstorm', user => 'regress_limited');
+	my $one = session($node, app => 'rstorm', user => 'regress_limited');
 	my $r = attempts(400, 16,
 		connstr => unix_connstr('rstorm', user => 'regress_limited'));
 	$one->quit;
@@ -620,7 +609,7 @@ if (!$co)
 			q{SELECT array_to_string(reasons, '; ') FROM pool_observer.health}),
 		qr/log_min_messages/,
 		'(m) health says log_min_messages hides timeouts and cancels');
-	my $s = session('hidden_app');
+	my $s = session($node, app => 'hidden_app', user => 'regress_app');
 	run_in($s, "SET statement_timeout = '100ms';\nSELECT pg_sleep(10);");
 	$s->quit;
 	is(count_matches($s->{stderr}, $re_st), 1, '(m) client saw the timeout');
