@@ -385,6 +385,18 @@ count_backend_type(const PoBackend *b, PoServerSample *server)
 	switch (b->type)
 	{
 		case B_BACKEND:
+
+			/*
+			 * From 18 a backend has a status entry while it authenticates,
+			 * before it has a role and a database: not yet a connection of
+			 * any pool (its new connection is counted once it is sampled
+			 * with them, or when it is gone).
+			 */
+			if (!OidIsValid(b->dbid) || !OidIsValid(b->roleid))
+			{
+				server->other_backends++;
+				return false;
+			}
 			return true;
 		case B_AUTOVAC_WORKER:
 		case B_AUTOVAC_LAUNCHER:
