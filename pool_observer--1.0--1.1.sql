@@ -244,12 +244,13 @@ SELECT w.*,
 -- 1.1: advice
 --
 -- Is each pool the right size, and why not (README, "Advice").  The C
--- function merges the history buckets that overlap the window into
--- per-pool figures from the samples (busy connections: active + idle in
--- transaction); advice() adds the top query from profile_history and the
--- refusals and timeouts from pool_history when those 1.1 views are there,
--- and applies the documented rules.  Everything is schema-qualified and
--- the search_path is pinned.
+-- function reads only the history buckets that overlap the window and
+-- merges them into per-pool figures: from the samples (busy connections:
+-- active + idle in transaction), the refusals and timeouts (as
+-- pool_history counts them), and the profile of the same buckets (the top
+-- query and the top query idle in transaction, with their texts as the
+-- profile view shows them).  advice() applies the documented rules to
+-- them.  Everything is schema-qualified and the search_path is pinned.
 -- ------------------------------------------------------------------------
 CREATE FUNCTION @extschema@._advice_figures_1_1(
     "window" interval,
@@ -273,7 +274,15 @@ CREATE FUNCTION @extschema@._advice_figures_1_1(
     OUT active_p95 integer,
     OUT note text,
     OUT buckets integer,
-    OUT computed_at timestamptz)
+    OUT computed_at timestamptz,
+    OUT top_query_id bigint,
+    OUT top_query text,
+    OUT top_query_share double precision,
+    OUT top_lock_share double precision,
+    OUT iit_query_id bigint,
+    OUT iit_query text,
+    OUT refused_connections bigint,
+    OUT timeouts bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'po_advice_figures_1_1'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE PARALLEL RESTRICTED;
@@ -321,11 +330,8 @@ DECLARE
     headroom_share  CONSTANT float8 := 0.9;  -- headroom_low: peak at this share of max_connections
     spindles        CONSTANT int    := 1;    -- cores * 2 + effective spindles (PostgreSQL wiki)
 
-    has_profile  boolean := pg_catalog.to_regclass('@extschema@.profile_history') IS NOT NULL;
-    has_outcomes boolean;
     pgss_nsp     name;
-    prof_sql     text;
-    outc_sql     text;
+    pgss_looked  boolean := false;
     r            record;
     span         text;
     secs         float8;
@@ -336,95 +342,15 @@ DECLARE
     cpu_limit    int;
 BEGIN
     -- _advice_figures_1_1() checks the window (NULL, <= 0, over a year)
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a
-                   WHERE a.attrelid = '@extschema@.pool_history'::pg_catalog.regclass
-                     AND a.attname = 'refused_connections' AND NOT a.attisdropped)
-      INTO has_outcomes;
-    SELECT n.nspname INTO pgss_nsp
-      FROM pg_catalog.pg_extension e
-      JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
-     WHERE e.extname = 'pg_stat_statements';
-
-    IF has_profile THEN
-        prof_sql := $q$
-            SELECT ph.datname, ph.usename, ph.application_name, ph.client_addr,
-                   ph.overflow, ph.state, ph.query_id, ph.other,
-                   ph.wait_event_type IS NOT DISTINCT FROM 'Lock' AS on_lock,
-                   pg_catalog.sum(ph.busy_seconds) AS busy
-              FROM @extschema@.profile_history ph
-             WHERE ph.bucket_start >= (SELECT w.window_start FROM ws w)
-             GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9 $q$;
-    ELSE
-        prof_sql := $q$
-            SELECT NULL::name AS datname, NULL::name AS usename,
-                   NULL::text AS application_name, NULL::inet AS client_addr,
-                   NULL::boolean AS overflow, NULL::text AS state,
-                   NULL::bigint AS query_id, NULL::boolean AS other,
-                   NULL::boolean AS on_lock, NULL::float8 AS busy
-             WHERE false $q$;
-    END IF;
-    IF has_outcomes THEN
-        outc_sql := $q$
-            SELECT ROW(h.datname, h.usename, h.application_name, h.client_addr, h.overflow)::text AS k,
-                   pg_catalog.sum(h.refused_connections)::bigint AS refused,
-                   pg_catalog.sum(h.timeouts)::bigint AS timeouts
-              FROM @extschema@.pool_history h
-             WHERE h.bucket_start >= (SELECT w.window_start FROM ws w)
-             GROUP BY 1 $q$;
-    ELSE
-        outc_sql := $q$
-            SELECT NULL::text AS k, NULL::bigint AS refused,
-                   NULL::bigint AS timeouts
-             WHERE false $q$;
-    END IF;
-
-    FOR r IN EXECUTE pg_catalog.format($q$
-        WITH fig AS MATERIALIZED (
-            SELECT * FROM @extschema@._advice_figures_1_1($1)),
-        ws AS (SELECT f.window_start FROM fig f LIMIT 1),
-        prof AS MATERIALIZED (%s),
-        outc AS MATERIALIZED (%s),
-        tot AS (
-            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, pg_catalog.sum(p.busy) AS busy
-              FROM prof p GROUP BY 1),
-        byq AS (
-            SELECT ROW(p.datname, p.usename, p.application_name, p.client_addr, p.overflow)::text AS k, p.query_id,
-                   pg_catalog.sum(p.busy) AS busy,
-                   pg_catalog.sum(p.busy) FILTER (WHERE p.state = 'idle in transaction') AS iit_busy,
-                   pg_catalog.sum(p.busy) FILTER (WHERE p.on_lock) AS lock_busy
-              FROM prof p
-             WHERE NOT p.other AND p.query_id IS NOT NULL
-             GROUP BY 1, 2),
-        topq AS (
-            SELECT DISTINCT ON (b.k) b.k, b.query_id, b.busy, b.lock_busy
-              FROM byq b
-             ORDER BY b.k, b.busy DESC, b.query_id),
-        topiit AS (
-            SELECT DISTINCT ON (b.k) b.k, b.query_id
-              FROM byq b
-             WHERE b.iit_busy > 0
-             ORDER BY b.k, b.iit_busy DESC, b.query_id)
+    FOR r IN
         SELECT f.*,
                f.max_connections IS NOT NULL AS is_server,
                pg_catalog.max(f.max_connections) OVER () AS srv_max_connections,
                pg_catalog.max(f.connections_max) FILTER (WHERE f.max_connections IS NOT NULL) OVER () AS srv_connections_max,
-               pg_catalog.sum(f.connections_max) FILTER (WHERE f.max_connections IS NULL) OVER () AS pools_peak_sum,
-               pg_catalog.sum(o.refused) OVER () AS srv_refused,
-               pg_catalog.sum(o.timeouts) OVER () AS srv_timeouts,
-               q.query_id AS top_id,
-               q.busy / NULLIF(t.busy, 0) AS top_share,
-               COALESCE(q.lock_busy, 0) / NULLIF(q.busy, 0) AS top_lock_share,
-               i.query_id AS iit_id,
-               o.refused, o.timeouts AS timeouts_n
-          FROM (SELECT f0.*, ROW(f0.datname, f0.usename, f0.application_name, f0.client_addr, f0.overflow)::text AS k FROM fig f0) f
-          -- the key as text: equal also when client_addr is NULL (Unix sockets)
-          LEFT JOIN tot t ON t.k = f.k
-          LEFT JOIN topq q ON q.k = f.k
-          LEFT JOIN topiit i ON i.k = f.k
-          LEFT JOIN outc o ON o.k = f.k
+               pg_catalog.sum(f.connections_max) FILTER (WHERE f.max_connections IS NULL) OVER () AS pools_peak_sum
+          FROM @extschema@._advice_figures_1_1("window") f
          ORDER BY f.max_connections IS NOT NULL, f.datname, f.usename,
                   f.application_name, f.client_addr, f.overflow
-        $q$, prof_sql, outc_sql) USING "window"
     LOOP
         -- "the last hour", or the span the history actually covers
         secs := CASE WHEN r.note IS NULL
@@ -450,15 +376,12 @@ BEGIN
         busy_max := r.busy_max;
         saturated_share := r.saturated_share;
         idle_in_transaction_share := r.idle_in_transaction_share;
-        top_query_id := r.top_id;
-        top_query_share := r.top_share;
-        top_query := NULL;
-        refused_connections := CASE WHEN r.is_server THEN r.srv_refused ELSE r.refused END;
-        timeouts := CASE WHEN r.is_server THEN r.srv_timeouts ELSE r.timeouts_n END;
-        IF has_outcomes THEN
-            refused_connections := COALESCE(refused_connections, 0);
-            timeouts := COALESCE(timeouts, 0);
-        END IF;
+        top_query_id := r.top_query_id;
+        top_query_share := r.top_query_share;
+        top_query := r.top_query;
+        -- for the server row: summed over the pools
+        refused_connections := r.refused_connections;
+        timeouts := r.timeouts;
         recommended_size := NULL;
         reasons := '{}';
 
@@ -495,10 +418,10 @@ BEGIN
                     cpu_limit,
                     CASE WHEN r.cpus = 1 THEN '1 CPU' ELSE pg_catalog.format('%s CPUs', r.cpus) END);
             END IF;
-            IF r.srv_refused > 0 THEN
+            IF r.refused_connections > 0 THEN
                 reasons := reasons || pg_catalog.format(
-                    '%s connection %s refused in %s.', r.srv_refused,
-                    CASE WHEN r.srv_refused = 1 THEN 'attempt was' ELSE 'attempts were' END, span);
+                    '%s connection %s refused in %s.', r.refused_connections,
+                    CASE WHEN r.refused_connections = 1 THEN 'attempt was' ELSE 'attempts were' END, span);
             END IF;
             IF r.note IS NOT NULL THEN
                 reasons := reasons || pg_catalog.format('Note: %s.', r.note);
@@ -508,41 +431,14 @@ BEGIN
             CONTINUE;
         END IF;
 
-        -- the top query's text and, when pg_stat_statements is there, its mean time
-        mean_ms := NULL;
-        IF r.top_id IS NOT NULL THEN
-            SELECT p.query INTO top_query
-              FROM @extschema@.profile p
-             WHERE p.query_id = r.top_id
-               AND p.datname IS NOT DISTINCT FROM r.datname
-               AND p.usename IS NOT DISTINCT FROM r.usename
-               AND p.application_name IS NOT DISTINCT FROM r.application_name
-               AND p.client_addr IS NOT DISTINCT FROM r.client_addr
-               AND p.query IS NOT NULL
-             LIMIT 1;
-            IF pgss_nsp IS NOT NULL THEN
-                BEGIN
-                    EXECUTE pg_catalog.format(
-                        'SELECT pg_catalog.sum(s.total_exec_time) / NULLIF(pg_catalog.sum(s.calls), 0)
-                           FROM %I.pg_stat_statements s
-                          WHERE s.queryid = $1
-                            AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = $2)',
-                        pgss_nsp)
-                      INTO mean_ms USING r.top_id, r.datname;
-                EXCEPTION WHEN OTHERS THEN
-                    mean_ms := NULL;    -- not loaded, or not readable
-                END;
-            END IF;
-        END IF;
-
         free_slots := r.srv_max_connections - r.srv_connections_max;
 
-        IF r.refused > 0 THEN
+        IF r.refused_connections > 0 THEN
             verdict := 'refusing';
             reasons := reasons || pg_catalog.format(
                 '%s connection %s of this pool %s refused in %s; the events of kind connection_refused say why (no free slot, or a role''s or database''s connection limit).',
-                r.refused, CASE WHEN r.refused = 1 THEN 'attempt' ELSE 'attempts' END,
-                CASE WHEN r.refused = 1 THEN 'was' ELSE 'were' END, span);
+                r.refused_connections, CASE WHEN r.refused_connections = 1 THEN 'attempt' ELSE 'attempts' END,
+                CASE WHEN r.refused_connections = 1 THEN 'was' ELSE 'were' END, span);
         END IF;
 
         IF r.idle_in_transaction_share >= leak_share THEN
@@ -550,19 +446,13 @@ BEGIN
             reasons := reasons || pg_catalog.format(
                 '%s%% of its busy time in %s was idle in transaction: fix the transaction scope (commit or roll back before other work); a bigger pool only hides it.',
                 pg_catalog.round(100 * r.idle_in_transaction_share), span);
-            IF r.iit_id IS NOT NULL THEN
+            IF r.iit_query_id IS NOT NULL THEN
                 reasons := reasons || pg_catalog.format(
                     'The statement most often left idle in its transaction is query %s: %s.',
-                    r.iit_id,
-                    COALESCE((SELECT pg_catalog.rtrim(pg_catalog.left(p.query, 200), '; ') FROM @extschema@.profile p
-                               WHERE p.query_id = r.iit_id
-                                 AND p.datname IS NOT DISTINCT FROM r.datname
-                                 AND p.usename IS NOT DISTINCT FROM r.usename
-                                 AND p.application_name IS NOT DISTINCT FROM r.application_name
-                                 AND p.client_addr IS NOT DISTINCT FROM r.client_addr
-                                 AND p.query IS NOT NULL LIMIT 1), '(text not visible)'));
+                    r.iit_query_id,
+                    COALESCE(pg_catalog.rtrim(pg_catalog.left(r.iit_query, 200), '; '), '(text not visible)'));
             ELSE
-                -- without the profile, the latest idle_in_transaction event names it
+                -- none in the profile: the latest idle_in_transaction event names it
                 reasons := reasons || (
                     SELECT pg_catalog.format('The last session seen idle in its transaction ran: %s.',
                                              pg_catalog.rtrim(pg_catalog.left(e.query, 200), '; '))
@@ -580,13 +470,35 @@ BEGIN
 
         -- not for a leak: its "busy" time is a transaction left open, and a
         -- statement_timeout does not bound that
-        IF r.top_share >= slow_share AND r.saturated_share >= saturated_min
+        IF r.top_query_share >= slow_share AND r.saturated_share >= saturated_min
            AND NOT COALESCE(r.idle_in_transaction_share >= leak_share, false) THEN
+            -- the mean time, when pg_stat_statements is there and readable
+            IF NOT pgss_looked THEN
+                SELECT n.nspname INTO pgss_nsp
+                  FROM pg_catalog.pg_extension e
+                  JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+                 WHERE e.extname = 'pg_stat_statements';
+                pgss_looked := true;
+            END IF;
+            mean_ms := NULL;
+            IF pgss_nsp IS NOT NULL THEN
+                BEGIN
+                    EXECUTE pg_catalog.format(
+                        'SELECT pg_catalog.sum(s.total_exec_time) / NULLIF(pg_catalog.sum(s.calls), 0)
+                           FROM %I.pg_stat_statements s
+                          WHERE s.queryid = $1
+                            AND s.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = $2)',
+                        pgss_nsp)
+                      INTO mean_ms USING r.top_query_id, r.datname;
+                EXCEPTION WHEN OTHERS THEN
+                    mean_ms := NULL;    -- not loaded, or not readable
+                END;
+            END IF;
             verdict := COALESCE(verdict, 'slow_queries');
             reasons := reasons || pg_catalog.format(
                 'Saturated %s%% of %s; %s%% of its busy time is query %s: %s%s.',
                 pg_catalog.round(100 * r.saturated_share), span,
-                pg_catalog.round(100 * r.top_share), r.top_id,
+                pg_catalog.round(100 * r.top_query_share), r.top_query_id,
                 COALESCE(pg_catalog.rtrim(pg_catalog.left(top_query, 200), '; '), '(text not visible)'),
                 CASE WHEN mean_ms IS NOT NULL
                      THEN pg_catalog.format(' (mean %s ms in pg_stat_statements)', pg_catalog.round(mean_ms::numeric, 1))
