@@ -27,6 +27,7 @@ use Test::More;
 use FindBin;
 use lib "$FindBin::RealBin/../lib";
 use PoTest;
+use PoOutcome qw(attempt);
 
 
 my $node = PostgreSQL::Test::Cluster->new('advice');
@@ -79,6 +80,59 @@ is( $mon->query_safe(
 	'1',
 	'one server row');
 $_->quit for @pct;
+
+# --- outcomes and the top query, against the views they come from --------
+# Sampling by hand still, so nothing changes between the reads.  A pool of
+# 3 idle in transaction, 2 after one statement and 1 after another, with
+# one statement timeout and one connection refused by the role's limit:
+# refused_connections and timeouts equal pool_history's sums over the
+# window's buckets, top_query_id and top_query_share what profile_history
+# gives over the same buckets (the C aggregation against the views).
+$mon->query_safe('CREATE ROLE regress_mix LOGIN CONNECTION LIMIT 3');
+$mon->query_safe('SELECT pool_observer.reset()');
+my @mix = map { session($node, app => 'mix', user => 'regress_mix') } 1 .. 3;
+run_in($_, "BEGIN; SELECT 1 AS mix_top;") for @mix[ 0, 1 ];
+run_in($mix[2],
+	"SET statement_timeout = '50ms';\nSELECT pg_sleep(5);\n"
+	  . "RESET statement_timeout;\nBEGIN; SELECT now() AS mix_other;");
+my ($refusal) = attempt(connstr => 'host=' . $node->host . ' port='
+	  . $node->port
+	  . ' dbname=postgres user=regress_mix application_name=mix');
+is($refusal, 'refused', 'outcomes: the fourth connection is refused');
+is( poll_sample(
+		$mon,
+		"SELECT sum(refused_connections) || '|' || sum(timeouts) "
+		  . "FROM pool_observer.pool_history WHERE usename = 'regress_mix'",
+		'1|1', 30),
+	'1|1',
+	'outcomes: pool_history has the refusal and the timeout');
+$mon->query_safe('SELECT pool_observer.sample_now()') for 1 .. 4;
+is( $mon->query_safe(
+		q{WITH a AS (SELECT * FROM pool_observer.advice('1 hour') WHERE usename = 'regress_mix'),
+  srv AS (SELECT * FROM pool_observer.advice('1 hour') WHERE datname IS NULL AND NOT overflow),
+  h AS (SELECT sum(p.refused_connections) AS refused, sum(p.timeouts) AS timeouts
+          FROM pool_observer.pool_history p, a
+         WHERE p.usename = 'regress_mix' AND p.bucket_start >= a.window_start),
+  hall AS (SELECT sum(p.refused_connections) AS refused, sum(p.timeouts) AS timeouts
+             FROM pool_observer.pool_history p, a WHERE p.bucket_start >= a.window_start),
+  ph AS (SELECT p.* FROM pool_observer.profile_history p, a
+          WHERE p.usename = 'regress_mix' AND NOT p.overflow AND p.bucket_start >= a.window_start),
+  byq AS (SELECT ph.query_id, sum(ph.busy_seconds) AS busy FROM ph
+           WHERE NOT ph.other AND ph.query_id IS NOT NULL GROUP BY 1),
+  t AS (SELECT b.query_id, b.busy / (SELECT sum(ph.busy_seconds) FROM ph) AS share
+          FROM byq b ORDER BY b.busy DESC, b.query_id LIMIT 1)
+SELECT a.refused_connections || '|' || a.timeouts || '|'
+       || (a.refused_connections = h.refused AND a.timeouts = h.timeouts) || '|'
+       || (srv.refused_connections = hall.refused AND srv.timeouts = hall.timeouts) || '|'
+       || (a.top_query_id = t.query_id) || '|'
+       || (abs(a.top_query_share - t.share) < 1e-9) || '|'
+       || round(a.top_query_share::numeric, 2) || '|'
+       || (a.top_query ~ 'mix_top')
+  FROM a, srv, h, hall, t}),
+	'1|1|true|true|true|true|0.67|true',
+	'outcomes and the top query equal what pool_history and profile_history give'
+);
+$_->quit for @mix;
 
 # --- window errors ----------------------------------------------------
 my %bad = (
