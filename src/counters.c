@@ -45,6 +45,7 @@ typedef struct PoCounterAccum
 static PoCounters *ctrs = NULL;
 static HTAB *accum = NULL;
 static PoCounterAccum overflow_accum;
+static bool any_dirty = false;	/* some accumulator has additions */
 
 /* Version of the saved section; bump when PoCounterRow changes. */
 #define PO_COUNTERS_STATE_VERSION	1
@@ -133,6 +134,7 @@ po_counters_note(const PoPoolKey *key, bool overflow, PoCounter counter,
 		a = &overflow_accum;
 	a->d[counter] += n;
 	a->dirty = true;
+	any_dirty = true;
 }
 
 /* The shared row of an accumulator; the overflow row when full. */
@@ -221,12 +223,14 @@ po_counters_publish_locked(TimestampTz now)
 	HASH_SEQ_STATUS seq;
 	PoCounterAccum *a;
 
-	if (accum == NULL)
+	/* most samples count nothing: no walk over every pool's accumulator */
+	if (accum == NULL || !any_dirty)
 		return;
 	hash_seq_init(&seq, accum);
 	while ((a = hash_seq_search(&seq)) != NULL)
 		apply(a, now);
 	apply(&overflow_accum, now);
+	any_dirty = false;
 }
 
 /*

@@ -383,24 +383,36 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	bool		any = false;
 	int			kinds[PO_NUM_EVENT_KINDS];
 	int			nkinds = 0;
+	int			min_ms = PG_INT32_MAX;
 	int			i;
 	int			k;
 	int			j;
 
 	/*
 	 * Only the session kinds that can open at all (po_past is false for a
-	 * threshold of 0 or less): the loop below runs once per backend.
+	 * threshold of 0 or less): the loop below runs once per backend, and
+	 * skips at once a backend none of whose times is past the smallest
+	 * threshold.
 	 */
 	for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
+	{
 		if (po_kinds[k].scope == PO_SCOPE_SESSION && open_ms[k] > 0)
+		{
 			kinds[nkinds++] = k;
+			min_ms = Min(min_ms, open_ms[k]);
+		}
+	}
 
+	memset(hits, 0, s->nbackends);
+	if (nkinds == 0)
+		return false;
 	for (i = 0; i < s->nbackends; i++)
 	{
 		const PoBackend *b = &s->backends[i];
 
-		hits[i] = 0;
-		if (b->type != B_BACKEND || !po_session_kinds_possible(b))
+		if ( b->type != B_BACKEND ||
+			!po_session_kinds_possible(b) ||
+			!po_past(s->now, po_session_earliest_since(b), min_ms))
 			continue;
 		for (j = 0; j < nkinds; j++)
 		{
@@ -436,8 +448,14 @@ detect_sessions(PoSample *s)
 	 * The lock graph is needed when some session past a threshold may block
 	 * others or be blocked, which takes a lock waiter.
 	 */
-	if (find_session_conditions(s, open_ms, hits, since) &&
-		po_count_lock_waiters(s->backends, s->nbackends) > 0)
+	if (!find_session_conditions(s, open_ms, hits, since))
+	{
+		/* no session past any threshold */
+		pfree(hits);
+		pfree(since);
+		return;
+	}
+	if (po_count_lock_waiters(s->backends, s->nbackends) > 0)
 		po_lock_graph_build(&s->graph, s->backends, s->nbackends);
 
 	for (i = 0; i < s->nbackends; i++)
@@ -539,6 +557,8 @@ po_detect(PoSample *s)
 	detect_server(s);
 
 	/* whatever was not seen this sample has ended */
+	if (hash_get_num_entries(episodes) == 0)
+		return;
 	hash_seq_init(&hs, episodes);
 	while ((ep = hash_seq_search(&hs)) != NULL)
 	{
@@ -558,6 +578,8 @@ po_detect_publish_locked(void)
 	HASH_SEQ_STATUS hs;
 	PoEpisode  *ep;
 
+	if (episodes == NULL || hash_get_num_entries(episodes) == 0)
+		return;
 	hash_seq_init(&hs, episodes);
 	while ((ep = hash_seq_search(&hs)) != NULL)
 	{
@@ -581,6 +603,8 @@ po_detect_after_publish(void)
 	HASH_SEQ_STATUS hs;
 	PoEpisode  *ep;
 
+	if (episodes == NULL || hash_get_num_entries(episodes) == 0)
+		return;
 	hash_seq_init(&hs, episodes);
 	while ((ep = hash_seq_search(&hs)) != NULL)
 	{

@@ -128,6 +128,28 @@ po_session_kinds_possible(const PoBackend *b)
 			 b->lock_wait_start == 0 && !po_wait_is_lock(b->wait_event_info));
 }
 
+/*
+ * The earliest time any session kind's since() (kinds.c) can return for b,
+ * 0 if none: each returns 0 or one of these four times.  It must agree
+ * with those functions; a backend for which this is not past the smallest
+ * opening threshold is past none, and the detection loop skips it.
+ */
+static inline TimestampTz
+po_session_earliest_since(const PoBackend *b)
+{
+	TimestampTz t = 0;
+
+	if (b->query_start != 0)
+		t = b->query_start;
+	if (b->xact_start != 0 && (t == 0 || b->xact_start < t))
+		t = b->xact_start;
+	if (b->state_change != 0 && (t == 0 || b->state_change < t))
+		t = b->state_change;
+	if (b->lock_wait_start != 0 && (t == 0 || b->lock_wait_start < t))
+		t = b->lock_wait_start;
+	return t;
+}
+
 /* Is t at least ms milliseconds before now (ms > 0, t set)? */
 static inline bool
 po_past(TimestampTz now, TimestampTz t, int ms)

@@ -51,11 +51,31 @@ po_snapshot_clear_locked(void)
 	memset(snap, 0, po_snapshot_shmem_size());
 }
 
-/* Caller holds the lock exclusively. */
+/*
+ * Pool slots below this were in use at the last publish (the sampler's
+ * own; -1: not published yet by this process, so every slot is copied).
+ */
+static int	published_high = -1;
+
+/*
+ * Caller holds the lock exclusively.  Copies only the slots that are in
+ * use now or were at the last publish (the rest are unused in both), and
+ * the overflow slot.
+ */
 void
 po_snapshot_publish_locked(const PoPool *pools, const PoServerSample *server)
 {
-	memcpy(snap->pools, pools, sizeof(PoPool) * po_pool_slots());
+	int			high = 0;
+	int			n;
+	int			slot;
+
+	for (slot = 0; slot < po_max_pools; slot++)
+		if (pools[slot].in_use)
+			high = slot + 1;
+	n = published_high < 0 ? po_max_pools : Max(high, published_high);
+	memcpy(snap->pools, pools, sizeof(PoPool) * n);
+	snap->pools[po_overflow_slot()] = pools[po_overflow_slot()];
+	published_high = high;
 	snap->server = *server;
 }
 
