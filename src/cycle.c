@@ -121,45 +121,19 @@ profile_query(void *arg, char *buf, Size len)
 
 /*
  * Note every busy client backend in the profile: one sample of the
- * sample_interval in force.  po_pools_build() has set each one's pool.
+ * sample_interval in force.  po_pools_build() has set each one's pool and
+ * listed the busy ones.
  */
 static void
 note_profile(PoSample *s)
 {
-	int			i;
+	const int  *busy;
+	int			nbusy = po_pools_busy(&busy);
 
 	po_profile_begin_sample(s->now, po_sample_interval);
-	if (!po_profile_enabled)
-		return;
-	for (i = 0; i < s->nbackends; i++)
-	{
-		PoBackend  *b = &s->backends[i];
-		PoProfileKey key;
-		uint8		state;
-
-		if (b->pool < 0)
-			continue;
-		state = po_profile_state_of(b->state);
-		if (state == PO_PROFILE_STATE_NONE)
-			continue;
-
-		memset(&key, 0, sizeof(key));
-		if (b->pool == po_overflow_slot())
-		{
-			/* the overflow pool: keep role and database, for the joins */
-			PoAddr		none;
-
-			memset(&none, 0, sizeof(none));
-			po_make_pool_key(&key.pool, b->dbid, b->roleid, &none, "");
-		}
-		else
-			key.pool = s->pools[b->pool].key;
-		key.pool_slot = b->pool;
-		key.wait_event_info = b->wait_event_info;
-		key.query_id = b->query_id;
-		key.state = state;
-		po_profile_add(b->slot, &key, profile_query, b);
-	}
+	if (po_profile_enabled)
+		po_profile_note_sample(s->backends, busy, nbusy, s->pools,
+							   profile_query);
 }
 
 /*

@@ -47,6 +47,18 @@ static int	free_pool_slots = 0;
 static int *pool_of_status_slot = NULL;
 
 /*
+ * The epoch of that pool slot then and the status entry's change count
+ * (-1: none), and the next epoch to give.
+ */
+static uint64 *epoch_of_status_slot = NULL;
+static int *cc_of_status_slot = NULL;
+static uint64 next_epoch = 1;
+
+/* The busy client backends of the sample (indexes into its backends). */
+static int *busy_list = NULL;
+static int	nbusy = 0;
+
+/*
  * Connections that authenticated but have not been attributed yet: a new
  * connection counts in the pool in which its session is first sampled
  * (its application_name may have changed since the startup packet), in
@@ -110,9 +122,32 @@ ensure_local_state(void)
 	}
 
 	if (pool_of_status_slot == NULL)
+	{
 		pool_of_status_slot = MemoryContextAlloc(TopMemoryContext,
 												 sizeof(int) * MaxBackends);
+		epoch_of_status_slot = MemoryContextAlloc(TopMemoryContext,
+												  sizeof(uint64) * MaxBackends);
+		cc_of_status_slot = MemoryContextAlloc(TopMemoryContext,
+											   sizeof(int) * MaxBackends);
+		busy_list = MemoryContextAlloc(TopMemoryContext,
+									   sizeof(int) * MaxBackends);
+	}
+	nbusy = 0;
 	memset(pool_of_status_slot, -1, sizeof(int) * MaxBackends);
+	memset(cc_of_status_slot, -1, sizeof(int) * MaxBackends);
+	memset(epoch_of_status_slot, 0, sizeof(uint64) * MaxBackends);
+}
+
+/*
+ * The busy client backends of the last po_pools_build() (running, or idle
+ * in a transaction), as indexes into its backends, in order.
+ */
+int
+po_pools_busy(const int **list)
+{
+	ensure_local_state();
+	*list = busy_list;
+	return nbusy;
 }
 
 /* The sampler's pool table, po_pool_slots() rows. */
@@ -191,6 +226,7 @@ pool_slot_for(const PoPoolKey *key, TimestampTz now)
 	entry->slot = slot;
 	memset(&local_pools[slot], 0, sizeof(PoPool));
 	local_pools[slot].key = *key;
+	local_pools[slot].epoch = next_epoch++;
 	local_pools[slot].in_use = true;
 	local_pools[slot].last_present = now;
 	free_pool_slots--;
@@ -270,6 +306,8 @@ po_pools_probe_pending(void)
 	PoPendingConn *pc;
 
 	ensure_local_state();
+	if (hash_get_num_entries(pending) == 0)
+		return;
 	hash_seq_init(&seq, pending);
 	while ((pc = hash_seq_search(&seq)) != NULL)
 		pc->gone = kill(pc->pid, 0) != 0 && errno == ESRCH;
@@ -339,6 +377,8 @@ resolve_pending(TimestampTz now)
 	HASH_SEQ_STATUS seq;
 	PoPendingConn *pc;
 
+	if (hash_get_num_entries(pending) == 0)
+		return;
 	hash_seq_init(&seq, pending);
 	while ((pc = hash_seq_search(&seq)) != NULL)
 	{
@@ -382,6 +422,10 @@ update_rate(TimestampTz now, TimestampTz *win_start, int64 *win_count,
 static bool
 count_backend_type(const PoBackend *b, PoServerSample *server)
 {
+	/* the common case first */
+	if (likely(b->type == B_BACKEND && OidIsValid(b->dbid) &&
+			   OidIsValid(b->roleid)))
+		return true;
 	switch (b->type)
 	{
 		case B_BACKEND:
@@ -415,13 +459,33 @@ count_backend_type(const PoBackend *b, PoServerSample *server)
 	return false;
 }
 
-/* The pool slot of a client backend, from its status slot when unchanged. */
+/*
+ * The pool slot of a client backend, from its status slot when unchanged:
+ * without comparing keys when the status entry is at the change count it
+ * was at when its pool was last found and the pool slot still holds that
+ * pool (same epoch); by key otherwise.
+ */
 static int
 pool_of(const PoBackend *b, TimestampTz now)
 {
 	PoPoolKey	key;
-	int			cached;
+	int			cached = -1;
 	int			slot;
+	bool		have_slot = b->slot >= 0 && b->slot < MaxBackends;
+
+	if (have_slot)
+	{
+		cached = pool_of_status_slot[b->slot];
+		if (cached >= 0 && cached < po_max_pools && local_pools[cached].in_use)
+		{
+			if (b->changecount >= 0 &&
+				b->changecount == cc_of_status_slot[b->slot] &&
+				local_pools[cached].epoch == epoch_of_status_slot[b->slot])
+				return cached;
+		}
+		else
+			cached = -1;
+	}
 
 	/* b->appname is zero-padded (status.c): no strlcpy needed */
 	memset(&key, 0, sizeof(PoPoolKey));
@@ -429,29 +493,37 @@ pool_of(const PoBackend *b, TimestampTz now)
 	key.roleid = b->roleid;
 	key.addr = b->addr;
 	memcpy(key.appname, b->appname, NAMEDATALEN);
-	if (b->slot >= 0 && b->slot < MaxBackends &&
-		(cached = pool_of_status_slot[b->slot]) >= 0 &&
-		cached < po_max_pools && local_pools[cached].in_use &&
+	if (cached >= 0 &&
 		memcmp(&local_pools[cached].key, &key, sizeof(PoPoolKey)) == 0)
-		return cached;
-
-	slot = pool_slot_for(&key, now);
-	if (b->slot >= 0 && b->slot < MaxBackends)
+		slot = cached;
+	else
+		slot = pool_slot_for(&key, now);
+	if (have_slot)
+	{
 		pool_of_status_slot[b->slot] = slot;
+		epoch_of_status_slot[b->slot] = local_pools[slot].epoch;
+		cc_of_status_slot[b->slot] = b->changecount;
+	}
 	return slot;
 }
 
-/* Add one client backend to its pool and to the server figures. */
-static void
-count_client(PoBackend *b, PoServerSample *server, TimestampTz now)
+/*
+ * Add one client backend to its pool and to the server figures.
+ * any_pending: some connection may still wait for its first sample.
+ * Returns whether it is busy (running, or idle in a transaction).
+ */
+static bool
+count_client(PoBackend *b, PoServerSample *server, TimestampTz now,
+			 bool any_pending)
 {
 	PoPool	   *p;
+	bool		busy = false;
 
 	b->pool = pool_of(b, now);
 	p = &local_pools[b->pool];
 
 	/* a new connection counts in the pool it is first sampled in */
-	if (hash_get_num_entries(pending) > 0)
+	if (any_pending)
 	{
 		int32		pid = b->pid;
 		PoPendingConn *pc = hash_search(pending, &pid, HASH_FIND, NULL);
@@ -475,12 +547,14 @@ count_client(PoBackend *b, PoServerSample *server, TimestampTz now)
 		p->idle_in_xact++;
 		server->idle_in_xact++;
 		keep_oldest(&p->oldest_iit_start, b->state_change);
+		busy = true;
 	}
 	else if (po_state_is_running(b->state))
 	{
 		p->active++;
 		server->active++;
 		keep_oldest(&p->oldest_query_start, b->query_start);
+		busy = true;
 	}
 	if (po_wait_is_lock(b->wait_event_info))
 	{
@@ -488,6 +562,7 @@ count_client(PoBackend *b, PoServerSample *server, TimestampTz now)
 		server->waiting++;
 	}
 	keep_oldest(&p->oldest_xact_start, b->xact_start);
+	return busy;
 }
 
 /* After counting: presence, rates, saturation, eviction. */
@@ -546,6 +621,9 @@ int64
 po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 			   PoServerSample *server)
 {
+	bool		any_pending;
+	int			n;
+	int			nb = 0;
 	int			i;
 
 	ensure_local_state();
@@ -561,9 +639,14 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 	server->sampled_at = now;
 	server->max_connections = po_usable_connections();
 
-	for (i = 0; i < nbackends; i++)
-		if (count_backend_type(&backends[i], server))
-			count_client(&backends[i], server, now);
+	/* entries only leave pending in the loop: once none, none */
+	any_pending = hash_get_num_entries(pending) > 0;
+	n = Min(nbackends, MaxBackends);	/* busy_list's size */
+	for (i = 0; i < n; i++)
+		if (count_backend_type(&backends[i], server) &&
+			count_client(&backends[i], server, now, any_pending))
+			busy_list[nb++] = i;
+	nbusy = nb;
 	resolve_pending(now);
 
 	finish_pools(now, server);

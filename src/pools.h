@@ -19,6 +19,7 @@
 #include "types.h"
 
 extern PoPool *po_pools_local(void);
+extern int	po_pools_busy(const int **list);
 extern void po_pools_reset_local(void);
 extern void po_pools_begin_sample(void);
 extern void po_pools_probe_pending(void);

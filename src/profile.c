@@ -18,14 +18,16 @@
  * to a pool slot; when another pool takes the slot, the entry starts over.
  *
  * Locking: po_shared->lock (see shmem.h).
- * - Only the sampler writes.  po_profile_add() runs without the lock: it
- *	 only reads the store (no other process writes it but reset()), and
- *	 notes the sample in the sampler's local memory.  A backend whose key
- *	 did not change since its last sample costs one key comparison against
- *	 its status slot's cache, no hashing; a new key captures its query text
- *	 there too, outside the lock.  po_profile_fold_locked() then applies
- *	 the notes under the lock the sampler holds exclusively to publish:
- *	 a few additions per busy backend and the bucket's top, O(touched *
+ * - Only the sampler writes.  Noting runs without the lock: it only reads
+ *	 the store (no other process writes it but reset()), and notes the
+ *	 sample in the sampler's local memory.  A backend whose tag (see
+ *	 PoProfileTag) did not change since its last sample costs a few
+ *	 comparisons against its status slot's cache and a count for its
+ *	 entry: no key, no hashing.  Any other has its key made and looked up,
+ *	 and a new key's query text captured, outside the lock too.
+ *	 po_profile_fold_locked() then applies the notes under the lock the
+ *	 sampler holds exclusively to publish: a few additions per entry
+ *	 noted (not per backend) and the bucket's top, O(touched *
  *	 profile_top).
  * - reset() clears the store under the lock exclusively and bumps the
  *	 generation; a sample noted across a reset is dropped at fold time, and
@@ -52,12 +54,14 @@
 #include "shmem.h"
 
 
-/* The sampler's cache, one per backend status slot. */
+/*
+ * The sampler's cache, one per backend status slot.  Written at fold time
+ * only, and all invalid after a reset() (cache_generation).
+ */
 typedef struct PoProfileCache
 {
-	PoProfileKey key;
-	int32		entry;
-	uint32		generation;
+	PoProfileTag tag;
+	int32		entry;			/* < total_entries() */
 	bool		valid;
 	bool		folded;
 } PoProfileCache;
@@ -70,6 +74,7 @@ typedef struct PoProfileCache
 /* One busy backend noted in the current sample (sampler-local). */
 typedef struct PoProfilePending
 {
+	PoProfileTag tag;
 	PoProfileKey key;
 	int32		status_slot;	/* -1: no cache */
 	int32		entry;
@@ -87,13 +92,24 @@ typedef struct PoProfileNew
 
 /* the sampler's local memory, allocated once */
 static PoProfileCache *cache = NULL;
+static PoProfileKey *cache_key = NULL;	/* to find a folded one's 'other' entry */
 static int	ncache = 0;
 static PoProfilePending *pend = NULL;
 static int	npend = 0;
 static PoProfileNew *news = NULL;
 static int	nnews = 0;
 static int	maxpend = 0;
+
+/*
+ * Samples noted per entry by note_same() (total_entries() counts, zero
+ * outside a sample), and the entries with a count.
+ */
+static uint32 *hits = NULL;
+static int32 *hit_list = NULL;
+static int	nhits = 0;
+static int	nhits_max = 0;
 static uint32 sample_generation = 0;
+static uint32 cache_generation = 0;	/* of every valid cache entry */
 static TimestampTz sample_now = 0;
 static uint32 sample_ms = 0;
 
@@ -103,14 +119,36 @@ static uint32 sample_ms = 0;
  */
 
 /* The profile state of a backend state; NONE when it is not busy. */
-uint8
-po_profile_state_of(BackendState state)
+static inline uint8
+profile_state_of(BackendState state)
 {
 	if (po_state_is_running(state))
 		return PO_PROFILE_STATE_ACTIVE;
 	if (po_state_is_idle_in_xact(state))
 		return PO_PROFILE_STATE_IDLE_IN_XACT;
 	return PO_PROFILE_STATE_NONE;
+}
+
+static void
+clear_hits(void)
+{
+	int			i;
+
+	for (i = 0; i < nhits; i++)
+		hits[hit_list[i]] = 0;
+	nhits = 0;
+}
+
+/* Is t the tag of backend b, whose pool is tag_pool (see PoProfileTag)? */
+static inline bool
+tag_is(const PoProfileTag *t, const PoBackend *b, uint64 tag_pool,
+	   uint8 state)
+{
+	return t->pool == tag_pool &&
+		t->query_id == b->query_id &&
+		t->pool_slot == b->pool &&
+		t->wait_event_info == b->wait_event_info &&
+		t->state == state;
 }
 
 /*
@@ -127,28 +165,83 @@ po_profile_begin_sample(TimestampTz now, int interval_ms)
 		maxpend = MaxBackends;
 		cache = MemoryContextAllocZero(TopMemoryContext,
 									   sizeof(PoProfileCache) * ncache);
+		cache_key = MemoryContextAllocZero(TopMemoryContext,
+										   sizeof(PoProfileKey) * ncache);
 		pend = MemoryContextAlloc(TopMemoryContext,
 								  sizeof(PoProfilePending) * maxpend);
 		news = MemoryContextAlloc(TopMemoryContext,
 								  sizeof(PoProfileNew) * maxpend);
+		/* the store's size is fixed at start */
+		nhits_max = total_entries();
+		hits = MemoryContextAllocZero(TopMemoryContext,
+									  sizeof(uint32) * nhits_max);
+		hit_list = MemoryContextAlloc(TopMemoryContext,
+									  sizeof(int32) * nhits_max);
 	}
+	clear_hits();
 	npend = 0;
 	nnews = 0;
 	sample_now = now;
 	sample_ms = (uint32) Max(interval_ms, 0);
 	/* a reset between here and the fold drops this sample */
 	sample_generation = po_prof->generation;
+	if (cache_generation != sample_generation)
+	{
+		int			i;
+
+		for (i = 0; i < ncache; i++)
+			cache[i].valid = false;
+		cache_generation = sample_generation;
+	}
 }
 
 /*
- * Note one sample of the busy backend in status_slot (-1: none).  key must
- * be zeroed before filling, key->state not NONE and key->other false.  For
- * a key new to the store query_fn (if any) captures the statement text,
- * once.  Between po_profile_begin_sample() and the fold; no lock.
+ * Note one sample of busy backend b if its tag is the one of its last
+ * sample in its status slot: true if noted, false if the caller must make
+ * its tag and key and call note_new_tag().
  */
-void
-po_profile_add(int status_slot, const PoProfileKey *key,
-			   PoProfileQueryFn query_fn, void *query_arg)
+static inline bool
+note_same(const PoBackend *b, uint64 tag_pool, uint8 state)
+{
+	PoProfileCache *c;
+	PoProfilePending *p;
+	int32		idx;
+
+	if (b->slot < 0 || b->slot >= ncache)
+		return false;
+	c = &cache[b->slot];
+	if (!c->valid || !tag_is(&c->tag, b, tag_pool, state))
+		return false;
+	idx = c->entry;
+	if (unlikely(c->folded))
+	{
+		/* into the pool's 'other' entry, which is checked at fold time */
+		if (npend >= maxpend)
+			return true;
+		p = &pend[npend++];
+		p->tag = c->tag;
+		p->key = cache_key[b->slot];
+		p->status_slot = b->slot;
+		p->kind = PEND_FOLD;
+		p->entry = idx;
+		return true;
+	}
+	if (hits[idx]++ == 0)
+		hit_list[nhits++] = idx;
+	return true;
+}
+
+/*
+ * Note one sample of the busy backend in status_slot (-1: none) with the
+ * given tag and key.  key must be zeroed before filling, key->state not
+ * NONE and key->other false.  For a key new to the store query_fn (if any)
+ * captures the statement text, once.  Between po_profile_begin_sample()
+ * and the fold; no lock.
+ */
+static void
+note_new_tag(int status_slot, const PoProfileTag *tag,
+			 const PoProfileKey *key,
+			 PoProfileQueryFn query_fn, void *query_arg)
 {
 	PoProfileCache *c = NULL;
 	PoProfilePending *p;
@@ -164,17 +257,9 @@ po_profile_add(int status_slot, const PoProfileKey *key,
 		c = &cache[status_slot];
 
 	p = &pend[npend++];
+	p->tag = *tag;
 	p->key = *key;
 	p->status_slot = c != NULL ? status_slot : -1;
-
-	/* the same key as this slot's last sample: no hashing */
-	if (c != NULL && c->valid && c->generation == sample_generation &&
-		memcmp(&c->key, key, sizeof(PoProfileKey)) == 0)
-	{
-		p->kind = c->folded ? PEND_FOLD : PEND_EXISTING;
-		p->entry = c->entry;
-		return;
-	}
 	if (c != NULL)
 		c->valid = false;
 
@@ -215,16 +300,75 @@ po_profile_add(int status_slot, const PoProfileKey *key,
 	p->entry = nnews++;
 }
 
+/*
+ * Note one sample of every busy client backend of this sample: busy lists
+ * them (indexes into backends, whose pool po_pools_build() set; pools is
+ * its pool table).  Between po_profile_begin_sample() and the fold; no
+ * lock.
+ */
+void
+po_profile_note_sample(const PoBackend *backends, const int *busy, int nbusy,
+					   const PoPool *pools, PoProfileQueryFn query_fn)
+{
+	int			overflow_slot = po_prof->pool_slots - 1;
+	int			i;
+
+	for (i = 0; i < nbusy; i++)
+	{
+		const PoBackend *b = &backends[busy[i]];
+		PoProfileTag tag;
+		PoProfileKey key;
+		uint64		tag_pool;
+		uint8		state;
+
+		if (b->pool < 0 || b->pool > overflow_slot)
+			continue;
+		state = profile_state_of(b->state);
+		if (state == PO_PROFILE_STATE_NONE)
+			continue;
+
+		tag_pool = b->pool == overflow_slot ?
+			((uint64) b->dbid << 32) | b->roleid : pools[b->pool].epoch;
+		if (note_same(b, tag_pool, state))
+			continue;
+
+		tag.pool = tag_pool;
+		tag.query_id = b->query_id;
+		tag.pool_slot = b->pool;
+		tag.wait_event_info = b->wait_event_info;
+		tag.state = state;
+
+		memset(&key, 0, sizeof(key));
+		if (b->pool == overflow_slot)
+		{
+			/* the overflow pool: keep role and database, for the joins */
+			PoAddr		none;
+
+			memset(&none, 0, sizeof(none));
+			po_make_pool_key(&key.pool, b->dbid, b->roleid, &none, "");
+		}
+		else
+			key.pool = pools[b->pool].key;
+		key.pool_slot = b->pool;
+		key.wait_event_info = b->wait_event_info;
+		key.query_id = b->query_id;
+		key.state = state;
+		note_new_tag(b->slot, &tag, &key, query_fn, (void *) b);
+	}
+}
+
+/* Accrue n samples of this sample to entry idx. */
 static void
-accrue(int32 idx)
+accrue(int32 idx, uint32 n)
 {
 	PoProfileEntry *e = &po_prof_entries[idx];
 	PoProfileHistSlot *hs;
+	uint64		ms = (uint64) sample_ms * n;
 
 	if (e->samples == 0)
 		e->first_seen = sample_now;
-	e->samples++;
-	e->busy_ms += sample_ms;
+	e->samples += n;
+	e->busy_ms += ms;
 	e->last_seen = sample_now;
 
 	if (po_prof->cur_bucket < 0)
@@ -238,11 +382,11 @@ accrue(int32 idx)
 		if (po_prof->ntouched < total_entries())
 			po_prof_touched[po_prof->ntouched++] = idx;
 	}
-	e->bucket_samples++;
-	e->bucket_ms += sample_ms;
+	e->bucket_samples += n;
+	e->bucket_ms += ms;
 	hs = hist_slot(po_prof->cur_bucket, e->key.pool_slot);
-	hs->samples++;
-	hs->busy_ms += sample_ms;
+	hs->samples += n;
+	hs->busy_ms += ms;
 }
 
 /* Is a ahead of b in a pool's top?  Larger time first, then stable ids. */
@@ -369,14 +513,14 @@ apply_pending(const PoProfilePending *p)
 		return;
 	if (folded)
 		po_prof->folded++;
-	accrue(idx);
+	accrue(idx, 1);
 	if (p->status_slot >= 0)
 	{
 		PoProfileCache *c = &cache[p->status_slot];
 
-		c->key = p->key;
+		c->tag = p->tag;
+		cache_key[p->status_slot] = p->key;
 		c->entry = idx;
-		c->generation = po_prof->generation;
 		c->folded = folded;
 		c->valid = true;
 	}
@@ -399,6 +543,7 @@ po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
 	if (po_prof->generation != sample_generation)
 	{
 		/* reset() came in between: the cache and the notes are stale */
+		clear_hits();
 		npend = nnews = 0;
 		return;
 	}
@@ -407,6 +552,14 @@ po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
 	assign_news();
 	for (i = 0; i < npend; i++)
 		apply_pending(&pend[i]);
+	for (i = 0; i < nhits; i++)
+	{
+		int32		idx = hit_list[i];
+
+		accrue(idx, hits[idx]);
+		hits[idx] = 0;
+	}
+	nhits = 0;
 	if (po_prof->cur_bucket >= 0)
 		rebuild_top(po_prof->cur_bucket);
 	npend = nnews = 0;

@@ -6,7 +6,8 @@
  *
  * Layer 1.  Its own shared memory segment, guarded by po_shared->lock:
  * the sampler notes a sample's busy backends in its local memory
- * (po_profile_begin_sample(), po_profile_add()) and applies them while it
+ * (po_profile_begin_sample(), po_profile_note_sample()) and applies them
+ * while it
  * holds the lock exclusively to publish (po_profile_fold_locked()).
  * Readers take the lock shared for one bounded chunk at a time.  See
  * profile.c for the memory layout.
@@ -19,6 +20,7 @@
 #ifndef PO_PROFILE_H
 #define PO_PROFILE_H
 
+#include "snapshot.h"
 #include "statefile.h"
 #include "types.h"
 
@@ -57,6 +59,23 @@ typedef struct PoProfileKey
 	uint8		state;			/* PoProfileState */
 	bool		other;			/* the pool's folded remainder */
 } PoProfileKey;
+
+/*
+ * A busy backend's entry named without its pool key: the pool slot and
+ * which pool is in it (pools.c's epoch of the slot, a new one whenever the
+ * slot is given a key; for the overflow slot, whose entries keep each
+ * session's role and database instead, those two), the state, the wait
+ * event and the query id.  Equal tags mean equal keys.  Compared field by
+ * field: padding does not matter.
+ */
+typedef struct PoProfileTag
+{
+	uint64		pool;			/* epoch, or database << 32 | role */
+	uint64		query_id;
+	int32		pool_slot;
+	uint32		wait_event_info;
+	uint8		state;
+} PoProfileTag;
 
 /* One cumulative entry, as stored and as copied out to readers. */
 typedef struct PoProfileEntry
@@ -114,8 +133,8 @@ typedef struct PoProfileStats
 } PoProfileStats;
 
 /*
- * Called by po_profile_add() once per new entry, to capture the statement
- * text of the session being added.  Writes a NUL-terminated string of at
+ * Called once per new entry, to capture the statement text of the session
+ * being noted (arg: its PoBackend).  Writes a NUL-terminated string of at
  * most len bytes into buf; an empty one when there is none to keep.
  */
 typedef void (*PoProfileQueryFn) (void *arg, char *buf, Size len);
@@ -126,10 +145,11 @@ extern void po_profile_shmem_init(void);
 extern void po_profile_clear_locked(void);
 
 /* the sampler */
-extern uint8 po_profile_state_of(BackendState state);
 extern void po_profile_begin_sample(TimestampTz now, int interval_ms);
-extern void po_profile_add(int status_slot, const PoProfileKey *key,
-						   PoProfileQueryFn query_fn, void *query_arg);
+extern void po_profile_note_sample(const PoBackend *backends,
+								   const int *busy, int nbusy,
+								   const PoPool *pools,
+								   PoProfileQueryFn query_fn);
 extern void po_profile_fold_locked(bool enabled, int bucket, int64 bucket_seq,
 								   TimestampTz bucket_start);
 

@@ -57,6 +57,12 @@ typedef struct PoPool
 	int32		win_count;
 	TimestampTz win_start;
 	TimestampTz last_present;
+
+	/*
+	 * Which pool the slot holds: a new number each time the slot is given a
+	 * key (never reused, never 0); 0 for the overflow slot.
+	 */
+	uint64		epoch;
 } PoPool;
 
 /* Whole-server figures of the latest sample. */

@@ -126,6 +126,7 @@ copy_status(volatile PgBackendStatus *be, PoBackend *b)
 	b->query_start = be->st_activity_start_timestamp;
 	b->state_change = be->st_state_start_timestamp;
 	b->query_id = be->st_query_id;
+	b->changecount = -1;
 	po_addr_from_sockaddr((const struct sockaddr_storage *) &be->st_clientaddr.addr,
 						  &b->addr);
 	/* the buffer is NAMEDATALEN bytes and always NUL-terminated */
@@ -159,6 +160,8 @@ read_status_slot_cc(int slot, PoBackend *b, int *cc)
 		if (pgstat_read_activity_complete(before, after))
 		{
 			b->slot = slot;
+			if (valid)
+				b->changecount = before;
 			*cc = before;
 			return valid;
 		}

@@ -70,6 +70,13 @@ typedef struct PoBackend
 	TransactionId xmin;			/* the vacuum horizon it holds back */
 	uint64		query_id;
 	int			pool;			/* pool slot, -1 if not a client backend */
+
+	/*
+	 * The status entry's change count when it was read (even), -1 on the
+	 * snapshot path.  Two reads of a slot at the same count saw the same
+	 * contents: the same backend, key fields, state and query id.
+	 */
+	int			changecount;
 } PoBackend;
 
 /* Running a statement (the simple or the fast-path protocol). */

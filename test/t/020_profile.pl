@@ -214,6 +214,28 @@ my ($ratio) = busy_ratio('prof_busy', 5);
 ok($ratio >= 0.8 && $ratio <= 1.2,
 	"busy seconds match elapsed time within 20% (ratio $ratio)");
 
+# Three always-busy connections in one statement: one entry, noted once
+# per connection and sample (the sampler counts them per entry, not per
+# backend, when their tags do not change).
+my @three = map { session('prof_three') } 1 .. 3;
+start_in($_, 'SELECT pg_sleep(3600);') for @three;
+ok( wait_true(
+		q{SELECT count(*) FILTER (WHERE state = 'active') = 3
+           FROM pg_stat_activity WHERE application_name = 'prof_three'}),
+	'the three connections are busy');
+ok( wait_true(
+		q{SELECT count(*) = 1 FROM pool_observer.profile
+           WHERE application_name = 'prof_three' AND wait_event = 'PgSleep'}),
+	'three connections in one statement share one entry');
+my ($ratio3, $per_sample3) = busy_ratio('prof_three', 5);
+ok($ratio3 >= 2.4 && $ratio3 <= 3.6,
+	"three busy connections: 3 busy seconds per elapsed second within 20% (ratio $ratio3)");
+my $interval_s = $mon->query_safe(
+	q{SELECT setting::float8 / 1000 FROM pg_settings
+       WHERE name = 'pool_observer.sample_interval'});
+ok(abs($per_sample3 - $interval_s) < 1e-6,
+	"each of their samples is one sample_interval ($per_sample3 s)");
+
 # ---------------------------------------------------------------------
 # 5. Shares add up to 1.
 # ---------------------------------------------------------------------
