@@ -62,13 +62,13 @@ HIST_CONNS = int(env("BENCH_HISTORY_CONNECTIONS", 1000))
 READ_REPS = int(env("BENCH_READ_REPS", 3 if QUICK else 5))
 CG_STEP = int(env("BENCH_CG_STEP", 50 if QUICK else 190))
 CG_SAMPLES = int(env("BENCH_CG_SAMPLES", 5))
-PHASES = env("BENCH_PHASES", "callgrind,cpu,tps,connect,reads").split(",")
+PHASES = env("BENCH_PHASES", "callgrind,cpu,tps,connect,reads,defaults").split(",")
 PROFILE_CONNS = [int(x) for x in env("BENCH_PROFILE_CONNECTIONS", "200,1000").split(",")]
 CONNECT_SECONDS = float(env("BENCH_CONNECT_SECONDS", 3 if QUICK else 5))
 BASELINE_JSON = env("BENCH_BASELINE_JSON", "")
 BASELINE_NOTE = env("BENCH_BASELINE_NOTE", "")
 PGWS_NOTE = env("BENCH_PGWS_NOTE", "")
-DEADLINE = time.time() + float(env("BENCH_TIMEOUT", 1200))
+DEADLINE = time.time() + float(env("BENCH_TIMEOUT", 2400))
 OUT = env("BENCH_OUT", "")
 COMMAND = env("BENCH_COMMAND", "make bench")
 
@@ -935,6 +935,57 @@ def phase_reads(R, cl):
         cl.stop("immediate")
 
 
+def phase_defaults(R, cl):
+    """Reads at the default sizes (issues 13 and 15): history_size and max_pools
+    as shipped, history_interval 1 s, every pool busy in every bucket; the full
+    pool_history and profile_history against advice (its default 1-hour window
+    covers all 360 buckets)."""
+    check_deadline("defaults")
+    settings = {"shared_preload_libraries": "pool_observer",
+                "max_connections": 200,
+                "pool_observer.history_interval": 1,
+                "pool_observer.sample_interval": 100}
+    cl.start(settings)
+    sess = Session(cl)
+    sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer")
+    buckets = int(sess.val("SHOW pool_observer.history_size"))
+    pools = int(sess.val("SHOW pool_observer.max_pools"))
+    n = pools - 1                       # and this session's pool: max_pools in all
+    script = write_script("defaults.sql",
+                          "SELECT set_config('application_name', 'bench_d' || :client_id, "
+                          "false);\n" + BUSY3_SQL % {"s": 3600})
+    holder = cl.pgbench_bg(["-n", "-f", script, "-c", str(n), "-j", "2", "-T", "7200"],
+                           "pgbench-defaults.log", "bench_defaults")
+    D = R["defaults"] = {"buckets": buckets, "max_pools": pools, "conns": n, "reads": []}
+    try:
+        wait_clients(sess, "bench_d%", n, 240, procs=[holder],
+                     extra="AND state = 'active'")
+        sess.q("SELECT pool_observer.reset()")
+        log("defaults: filling %d buckets of 1 s with %d busy pools" % (buckets, n))
+        deadline = time.time() + buckets + 60
+        while time.time() < deadline:
+            check_deadline("defaults")
+            got = int(sess.val("SELECT count(*) FROM pool_observer.server_history"))
+            if got >= buckets:
+                break
+            time.sleep(2)
+        time.sleep(1.5)
+        D["filled"] = int(sess.val("SELECT count(*) FROM pool_observer.server_history"))
+        for q in ("pool_history", "profile_history", "advice", "advice('1 hour')"):
+            rows, ex = None, []
+            for _ in range(READ_REPS):
+                rws, ms = explain_ms(sess, q)
+                rows = rws
+                if ms is not None:
+                    ex.append(ms)
+            D["reads"].append({"view": q, "rows": rows, "exec_ms": ex})
+            log("defaults: read %-16s rows=%s exec ms %s" % (q, rows, mmm(ex, "%.2f")))
+    finally:
+        stop_proc(holder, signal.SIGINT)
+        sess.close()
+        cl.stop("immediate")
+
+
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
@@ -1298,6 +1349,27 @@ def report(R):
                pct(b, 50), pct(b, 99), max(b or [0]), st["busy_samples"]))
             P("")
 
+    # ---- reads at the default sizes
+    D = R.get("defaults")
+    if D and D.get("reads"):
+        P("## Reading at the default sizes")
+        P("")
+        P("history_size %d and max_pools %d as shipped, history_interval = 1 s: %d busy "
+          "connections in pg_sleep, each its own pool (plus this session's), with the sampler "
+          "running; %d of %d buckets filled when read. Server time = EXPLAIN ANALYZE execution "
+          "time, %d reads each in one session (the first advice read includes compiling its "
+          "PL/pgSQL), min / median / max." %
+          (D["buckets"], D["max_pools"], D["conns"], D.get("filled", 0), D["buckets"],
+           READ_REPS))
+        P("")
+        P("| read | rows | server ms |")
+        P("| --- | ---: | ---: |")
+        for v in D["reads"]:
+            P("| `SELECT * FROM pool_observer.%s` | %s | %s |" %
+              (v["view"], v["rows"], mmm(v["exec_ms"], "%.2f")))
+            summary[("default", v["view"])] = v
+        P("")
+
     # ---- targets
     P("## Targets")
     P("")
@@ -1394,8 +1466,22 @@ def report(R):
         n2 = summary.get(("conn", "off2"), {}).get("conn") or []
         line("issue 14: connection time with / without the extension (pgbench -C)",
              "%s (off / off noise band %s)" % (mmm(c["conn"], "%.3fx"), mmm(n2, "%.3fx")), None)
+    dph = summary.get(("default", "pool_history"))
+    dpr = summary.get(("default", "profile_history"))
+    dad = summary.get(("default", "advice"))
+    if dph and dph["exec_ms"] and dpr and dpr["exec_ms"]:
+        line("issue 13: full profile_history read at the default sizes, next to pool_history",
+             "%s ms (%s rows) vs %s ms (%s rows)" %
+             (mmm(dpr["exec_ms"], "%.1f"), dpr["rows"], mmm(dph["exec_ms"], "%.1f"),
+              dph["rows"]), None)
+    if dph and dph["exec_ms"] and dad and dad["exec_ms"]:
+        line("issue 15: advice reads in less than a full pool_history read (default sizes)",
+             "advice %s ms vs pool_history %s ms (min / median / max)" %
+             (mmm(dad["exec_ms"], "%.1f"), mmm(dph["exec_ms"], "%.1f")),
+             max(dad["exec_ms"]) < min(dph["exec_ms"]))
     if "advice_ms" in summary:
-        line("issue 15: advice read vs full pool_history read",
+        line("issue 15: advice read vs full pool_history read (%d pools x %d buckets)"
+             % (HIST_POOLS, R["reads"].get("buckets", 0)),
              "advice %.1f ms server (%.1f client) vs pool_history %.1f ms (%.1f client)" %
              (summary["advice_ms"], summary["advice_client_ms"], summary["hist_full_ms"],
               summary["hist_full_client_ms"]), None)
@@ -1467,7 +1553,7 @@ def main():
                 note("callgrind phase failed: %s" % e)
         # one data directory (with pgbench tables) for every timed phase;
         # each phase restarts it with its own settings
-        if not set(PHASES) & {"cpu", "tps", "connect", "reads"}:
+        if not set(PHASES) & {"cpu", "tps", "connect", "reads", "defaults"}:
             raise StopIteration
         cl = Cluster("data")
         cl.initdb()
@@ -1486,7 +1572,8 @@ def main():
                 except Exception as e:      # keep what the other phases measured
                     note("%s phase failed: %s" % (name, e))
                     rc = 1
-        for name, fn in (("connect", phase_connect), ("reads", phase_reads)):
+        for name, fn in (("connect", phase_connect), ("reads", phase_reads),
+                         ("defaults", phase_defaults)):
             if name in PHASES:
                 try:
                     fn(R, cl)

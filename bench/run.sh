@@ -16,7 +16,7 @@
 #   BENCH_CONNECTIONS=10,200,1000
 #   BENCH_PHASES=callgrind,cpu,tps,connect,reads
 #   BENCH_BASELINE=ff6cbd8 commit whose callgrind figures are measured first (none: skip)
-#   BENCH_TIMEOUT=1200     hard limit for the driver (s); stops early with partial tables
+#   BENCH_TIMEOUT=2400     hard limit for the driver (s); stops early with partial tables
 #   BENCH_OUT=file.md      where to write the report (and file.json); default
 #                          /tmp/pool_observer-bench-DATE.md
 #   BENCH_KEEP=1           keep the temporary directory (logs, callgrind files)
@@ -140,7 +140,7 @@ driver() {
 # BENCH_BASELINE (a commit, default ff6cbd8; "none" to skip) is checked out in
 # a separate worktree, built and installed, and measured by the callgrind
 # phase only; then this checkout is installed and measured in full.
-PHASES=${BENCH_PHASES:-callgrind,cpu,tps,connect,reads}
+PHASES=${BENCH_PHASES:-callgrind,cpu,tps,connect,reads,defaults}
 BASELINE=${BENCH_BASELINE:-ff6cbd8}
 BASELINE_DIR=""
 BASELINE_JSON=""
