@@ -27,7 +27,7 @@ LAYERS = {
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
         "funcs_control", "funcs_actions", "funcs_profile", "funcs_advice",
-        "persist", "module"],
+        "advice_history", "advice_profile", "persist", "module"],
 }
 
 
