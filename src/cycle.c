@@ -237,8 +237,7 @@ po_sample_once(MemoryContext cycle_cxt)
 	if (backends_buf == NULL)
 		backends_buf = MemoryContextAlloc(TopMemoryContext,
 										  sizeof(PoBackend) * MaxBackends);
-	s.backends = backends_buf;
-	s.nbackends = po_read_backends(s.backends, MaxBackends);
+	s.nbackends = po_sample_backends(&s.backends, backends_buf);
 
 	po_pools_begin_sample();
 	po_outcomes_begin_sample(s.now);

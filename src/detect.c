@@ -462,6 +462,7 @@ detect_sessions(PoSample *s)
 	{
 		if (hits[i] == 0)
 			continue;
+		po_read_xmin(&s->backends[i]);	/* for the details */
 		for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
 		{
 			const PoKindInfo *kind = &po_kinds[k];

@@ -428,6 +428,9 @@ count_backend_type(const PoBackend *b, PoServerSample *server)
 		return true;
 	switch (b->type)
 	{
+		case B_INVALID:
+			/* a status slot without a backend (status.c reads in place) */
+			break;
 		case B_BACKEND:
 
 			/*

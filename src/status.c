@@ -46,7 +46,6 @@ typedef struct PoProcInfo
 	int			pid;
 	uint32		wait_event_info;
 	TimestampTz lock_wait_start;
-	TransactionId xmin;
 } PoProcInfo;
 
 /*
@@ -186,13 +185,14 @@ read_status_slot(int slot, PoBackend *b)
 static PoBackend *slot_copy = NULL;
 static int *slot_cc = NULL;
 
-/* Copy the PGPROC fields we need; pid was checked by the caller. */
+/*
+ * Copy the PGPROC fields every sample needs; pid was checked by the caller.
+ * (xmin, on another cache line, is read only for an event: po_read_xmin().)
+ */
 static inline void
-copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start,
-		  TransactionId *xmin)
+copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start)
 {
 	*wei = *((volatile uint32 *) &proc->wait_event_info);
-	*xmin = *((volatile TransactionId *) &proc->xmin);
 
 	/*
 	 * Set while the backend is in the lock's wait queue (ProcSleep() sets
@@ -219,8 +219,7 @@ read_proc_info(PoProcInfo *info, int max)
 		if (pid == 0)
 			continue;
 		info[n].pid = pid;
-		copy_proc(proc, &info[n].wait_event_info, &info[n].lock_wait_start,
-				  &info[n].xmin);
+		copy_proc(proc, &info[n].wait_event_info, &info[n].lock_wait_start);
 		n++;
 	}
 	return n;
@@ -281,8 +280,9 @@ proc_for(const PoBackend *b, bool *rebuilt)
 }
 
 /*
- * Fill the PGPROC fields of b: wait event, lock wait start, xmin.  An idle
- * backend waits on its client and holds no snapshot: nothing to read.
+ * Fill the PGPROC fields of b: wait event, lock wait start (xmin is left
+ * invalid until po_read_xmin()).  An idle backend waits on its client:
+ * nothing to read.
  */
 static inline void
 join_proc(PoBackend *b, bool *rebuilt)
@@ -297,39 +297,53 @@ join_proc(PoBackend *b, bool *rebuilt)
 		return;
 	proc = proc_for(b, rebuilt);
 	if (proc != NULL)
-		copy_proc(proc, &b->wait_event_info, &b->lock_wait_start, &b->xmin);
+		copy_proc(proc, &b->wait_event_info, &b->lock_wait_start);
+}
+
+/* An entry of slot_copy for a status slot with no backend this sample. */
+static void
+mark_empty(PoBackend *b, int slot)
+{
+	memset(b, 0, sizeof(PoBackend));
+	b->slot = slot;
+	b->type = B_INVALID;
+	b->pool = -1;
+	b->changecount = -1;
 }
 
 /*
- * The direct path.  A status entry whose change count has not moved since
- * the last sample has not changed, so its last copy is used.
+ * The direct path, in place: slot_copy, one entry per status slot, is
+ * brought up to date and is the result (an empty slot has pid 0 and type
+ * B_INVALID).  A status entry whose change count has not moved since the
+ * last sample has not changed, so its entry is kept as it is, and only
+ * the PGPROC fields of a backend that is not idle are read again.
  */
 static int
-read_direct(PoBackend *out, int max)
+read_in_place(PoBackend **result)
 {
 	int			nslots = MaxBackends;
 	bool		rebuilt = false;
-	int			n = 0;
 	int			i;
 
 	if (slot_copy == NULL)
 	{
-		slot_copy = MemoryContextAllocZero(TopMemoryContext,
-										   sizeof(PoBackend) * nslots);
+		slot_copy = MemoryContextAlloc(TopMemoryContext,
+									   sizeof(PoBackend) * nslots);
+		for (i = 0; i < nslots; i++)
+			mark_empty(&slot_copy[i], i);
 		slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
 		memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
 	}
-	for (i = 0; i < nslots && n < max; i++)
+	for (i = 0; i < nslots; i++)
 	{
-		PoBackend  *b = &out[n];
+		PoBackend  *b = &slot_copy[i];
 		int			cc = *((volatile int *) &status_array[i].st_changecount);
 
 		pg_read_barrier();
 		if (cc == slot_cc[i] && (cc & 1) == 0)
 		{
-			if (slot_copy[i].pid <= 0)
+			if (b->pid <= 0)
 				continue;
-			*b = slot_copy[i];
 		}
 		else
 		{
@@ -340,19 +354,32 @@ read_direct(PoBackend *out, int max)
 			slot_cc[i] = -1;
 			if (!valid)
 			{
-				if (b->slot == i)	/* a consistent read of an empty slot */
-				{
-					slot_copy[i].pid = 0;
+				/* a consistent read of an empty slot is kept as such */
+				if (b->slot == i)
 					slot_cc[i] = cc;
-				}
+				mark_empty(b, i);
 				continue;
 			}
-			slot_copy[i] = *b;
 			slot_cc[i] = cc;
 		}
 		join_proc(b, &rebuilt);
-		n++;
 	}
+	*result = slot_copy;
+	return nslots;
+}
+
+/* The direct path for out[]: the backends of read_in_place(), compacted. */
+static int
+read_direct(PoBackend *out, int max)
+{
+	PoBackend  *all;
+	int			nall = read_in_place(&all);
+	int			n = 0;
+	int			i;
+
+	for (i = 0; i < nall && n < max; i++)
+		if (all[i].pid > 0)
+			out[n++] = all[i];
 	return n;
 }
 
@@ -391,7 +418,6 @@ read_snapshot(PoBackend *out, int max)
 		{
 			b->wait_event_info = pi->wait_event_info;
 			b->lock_wait_start = pi->lock_wait_start;
-			b->xmin = pi->xmin;
 		}
 		n++;
 	}
@@ -407,6 +433,50 @@ int
 po_read_backends(PoBackend *out, int max)
 {
 	return use_direct() ? read_direct(out, max) : read_snapshot(out, max);
+}
+
+/*
+ * The sampler's read: *backends is set to an array of the returned count.
+ * On the direct path it is one entry per status slot, read in place, and
+ * a slot without a backend has pid 0 and type B_INVALID; on the snapshot
+ * path it is every backend, in buf (MaxBackends entries).
+ */
+int
+po_sample_backends(PoBackend **backends, PoBackend *buf)
+{
+	if (use_direct())
+		return read_in_place(backends);
+	*backends = buf;
+	return read_snapshot(buf, MaxBackends);
+}
+
+/*
+ * Fill b->xmin, the oldest transaction its snapshot holds back (vacuum's
+ * horizon), from its PGPROC; InvalidTransactionId when it holds none or
+ * has gone.  Not read by every sample: only an event's detail needs it.
+ */
+void
+po_read_xmin(PoBackend *b)
+{
+	PGPROC	   *proc = NULL;
+	bool		rebuilt = false;
+
+	b->xmin = InvalidTransactionId;
+	if (b->pid <= 0)
+		return;
+	if (b->slot >= 0 && b->slot < MaxBackends)
+		proc = proc_for(b, &rebuilt);
+	else
+	{
+		int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
+		int			i;
+
+		for (i = 0; i < nprocs && proc == NULL; i++)
+			if (ProcGlobal->allProcs[i].pid == b->pid)
+				proc = &ProcGlobal->allProcs[i];
+	}
+	if (proc != NULL && proc->pid == b->pid)
+		b->xmin = *((volatile TransactionId *) &proc->xmin);
 }
 
 /* Does the sampler read the status array in place? */

@@ -49,26 +49,19 @@ typedef struct PoPoolKey
 	char		appname[NAMEDATALEN];
 } PoPoolKey;
 
-/* One backend as the sampler saw it. */
+/*
+ * One backend as the sampler saw it.  What every sample reads comes first
+ * (the first 64 bytes), what only an event or a new pool needs last.
+ */
 typedef struct PoBackend
 {
 	int			slot;			/* index in the backend status array, -1 if
 								 * read from the snapshot */
-	int			pid;
+	int			pid;			/* 0: a status slot without a backend */
 	BackendType type;
 	BackendState state;
 	Oid			dbid;
 	Oid			roleid;
-	PoAddr		addr;
-	char		appname[NAMEDATALEN];	/* zero-padded */
-	TimestampTz backend_start;
-	TimestampTz xact_start;
-	TimestampTz query_start;
-	TimestampTz state_change;
-	uint32		wait_event_info;
-	TimestampTz lock_wait_start;	/* 0 unless waiting on a lock */
-	TransactionId xmin;			/* the vacuum horizon it holds back */
-	uint64		query_id;
 	int			pool;			/* pool slot, -1 if not a client backend */
 
 	/*
@@ -77,6 +70,16 @@ typedef struct PoBackend
 	 * contents: the same backend, key fields, state and query id.
 	 */
 	int			changecount;
+	TimestampTz xact_start;
+	TimestampTz query_start;
+	TimestampTz state_change;
+	uint32		wait_event_info;
+	TransactionId xmin;			/* the vacuum horizon it holds back */
+	TimestampTz lock_wait_start;	/* 0 unless waiting on a lock */
+	uint64		query_id;
+	TimestampTz backend_start;
+	PoAddr		addr;
+	char		appname[NAMEDATALEN];	/* zero-padded */
 } PoBackend;
 
 /* Running a statement (the simple or the fast-path protocol). */
