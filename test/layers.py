@@ -23,7 +23,7 @@ LAYERS = {
         "counters", "profile_store", "profile", "profile_read",
         "profile_state"],
     2: ["status", "lockgraph", "catalog", "pending"],
-    3: ["pools", "detect", "policy", "outcomes"],
+    3: ["pools", "detect", "detect_takeover", "policy", "outcomes"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",
         "funcs_control", "funcs_actions", "funcs_profile", "funcs_advice",
