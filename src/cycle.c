@@ -32,6 +32,7 @@
 #include "history.h"
 #include "intake.h"
 #include "outcomes.h"
+#include "pending.h"
 #include "policy.h"
 #include "pools.h"
 #include "profile.h"
@@ -57,7 +58,7 @@ reset_local(void)
 
 /*
  * Take what the hooks reported since the last sample: authenticated
- * connections wait for their first sample (pools.c); outcomes become
+ * connections wait for their first sample (pending.c); outcomes become
  * events and counts (outcomes.c).  Records lost because the ring was full
  * are counted in worker.outcomes_dropped.
  */
@@ -249,7 +250,7 @@ po_sample_once(MemoryContext cycle_cxt)
 	 * that came and went since the last sample is counted in this one.
 	 */
 	drain_intake(s.now);
-	po_pools_probe_pending();
+	po_pending_probe();
 	drain_intake(s.now);
 	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);
 	s.pools = po_pools_local();

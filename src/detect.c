@@ -9,7 +9,9 @@
  * condition (the idle period, the statement, the transaction, the lock
  * wait), so a new statement is a new episode.  The sampler keeps its open
  * episodes, with a full copy of their event, in local memory and writes the
- * changed ones to the shared ring once per sample.
+ * changed ones to the shared ring once per sample.  A sampler started
+ * after another one ended goes on with the episodes it left open
+ * (detect_takeover.c hands them over, po_detect_adopt_event()).
  *
  * What each kind means comes from the kind table (kinds.c); this file has
  * no kind-specific rule except how pool and server kinds are measured.
@@ -59,9 +61,6 @@ typedef struct PoEpisode
 } PoEpisode;
 
 static HTAB *episodes = NULL;
-
-/* Events copied at a time when taking over. */
-#define PO_TAKE_OVER_CHUNK	256
 static uint64 cycle = 0;
 
 void
@@ -90,10 +89,10 @@ ensure_episodes(void)
 /*
  * Go on with one event a previous sampler left open, as the same episode;
  * false when it must end now instead (a pool episode, or a duplicate, which
- * can only be stale).
+ * can only be stale).  Before the first sample (po_detect_take_over()).
  */
-static bool
-adopt_event(const PoEvent *ev)
+bool
+po_detect_adopt_event(const PoEvent *ev)
 {
 	PoEpisodeKey key;
 	PoEpisode  *ep;
@@ -103,6 +102,7 @@ adopt_event(const PoEvent *ev)
 	if (ev->has_pool ||
 		(ev->pid == 0 && ev->kind != PO_EVENT_SERVER_CONNECTIONS_HIGH))
 		return false;
+	ensure_episodes();
 	/* as session_episode() and detect_server() make them */
 	memset(&key, 0, sizeof(key));
 	key.kind = ev->kind;
@@ -127,65 +127,6 @@ adopt_event(const PoEvent *ev)
 	if (why != NULL)
 		strlcpy(ep->why, why + strlen("action: "), sizeof(ep->why));
 	return true;
-}
-
-/*
- * Take over the episodes a previous sampler left open in the ring.  The
- * postmaster restarts the sampler after SIGTERM or an ERROR; its episode
- * table was local and is gone, so without this an ongoing condition would
- * get a second row while the first one stayed open for ever.  Session and
- * server episodes have everything their key needs in the event and go on
- * as the same row, with their recorded action.  Pool episodes are keyed by
- * the old sampler's pool table: they end now, and a condition that
- * persists opens a new episode.  Called once, before the first sample.
- */
-void
-po_detect_take_over(void)
-{
-	PoEvent    *chunk = palloc(sizeof(PoEvent) * PO_TAKE_OVER_CHUNK);
-	PoEvent    *to_end = NULL;
-	int			nend = 0;
-	int			maxend = 0;
-	int			pos = 0;
-	int			i;
-
-	ensure_episodes();
-
-	/*
-	 * Copy the ring a chunk at a time under the lock held shared, and build
-	 * the episode table outside it: a hash insert may allocate (and fail),
-	 * which must never happen with the lock held.
-	 */
-	while (pos < po_max_events)
-	{
-		int			n = po_events_copy_chunk(&pos, chunk, PO_TAKE_OVER_CHUNK);
-
-		for (i = 0; i < n; i++)
-		{
-			if (chunk[i].ended_at != 0 || adopt_event(&chunk[i]))
-				continue;
-			if (nend == maxend)
-			{
-				maxend = Max(maxend * 2, 16);
-				to_end = to_end == NULL ? palloc(sizeof(PoEvent) * maxend) :
-					repalloc(to_end, sizeof(PoEvent) * maxend);
-			}
-			memcpy(&to_end[nend], &chunk[i], sizeof(PoEvent));
-			to_end[nend].ended_at = to_end[nend].last_seen_at;
-			nend++;
-		}
-		CHECK_FOR_INTERRUPTS();
-	}
-	pfree(chunk);
-
-	if (nend > 0)
-	{
-		po_lock_exclusive();
-		for (i = 0; i < nend; i++)
-			po_event_update_locked(&to_end[i]);
-		po_unlock_exclusive();
-		pfree(to_end);
-	}
 }
 
 /* ---------------------------------------------------------------------

@@ -33,6 +33,9 @@ extern void po_detect(PoSample *s);
 extern void po_detect_publish_locked(void);
 extern void po_detect_after_publish(void);
 extern void po_detect_reset_local(void);
+extern bool po_detect_adopt_event(const PoEvent *ev);
+
+/* detect_takeover.c */
 extern void po_detect_take_over(void);
 
 #endif							/* PO_DETECT_H */

@@ -113,31 +113,33 @@ pool_total_key(PoolTotalKey *k, const PoProfileEntry *e, int overflow_slot)
  * ---------------------------------------------------------------------
  */
 
-Datum
-po_profile_1_1(PG_FUNCTION_ARGS)
+/* The whole profile, copied a chunk at a time; *nall gets the count. */
+static PoProfileEntry *
+read_all_entries(int *nall)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			cap = po_profile_capacity();
 	PoProfileEntry *all;
-	int			nall = 0;
-	int			cap;
+	int			n = 0;
 	int			pos = 0;
-	int			overflow_slot;
+
+	all = palloc_extended(sizeof(PoProfileEntry) * (Size) cap, MCXT_ALLOC_HUGE);
+	while (pos < cap && n < cap)
+	{
+		n += po_profile_read_entries(&pos, &all[n],
+									 Min(PO_PROFILE_CHUNK, cap - n));
+		CHECK_FOR_INTERRUPTS();
+	}
+	*nall = n;
+	return all;
+}
+
+/* Each pool's busy time in the rows copied, for the shares. */
+static HTAB *
+pool_totals(const PoProfileEntry *all, int nall, int overflow_slot)
+{
 	HTAB	   *totals;
 	HASHCTL		ctl;
 	int			k;
-
-	po_require_loaded();
-	po_init_srf(fcinfo);
-
-	cap = po_profile_capacity();
-	overflow_slot = po_profile_pool_slots() - 1;
-	all = palloc_extended(sizeof(PoProfileEntry) * (Size) cap, MCXT_ALLOC_HUGE);
-	while (pos < cap && nall < cap)
-	{
-		nall += po_profile_read_entries(&pos, &all[nall],
-										Min(PO_PROFILE_CHUNK, cap - nall));
-		CHECK_FOR_INTERRUPTS();
-	}
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.keysize = sizeof(PoolTotalKey);
@@ -157,51 +159,74 @@ po_profile_1_1(PG_FUNCTION_ARGS)
 			t->busy_ms = 0;
 		t->busy_ms += all[k].busy_ms;
 	}
+	return totals;
+}
 
+/* One row of profile; its share is of its pool's total in totals. */
+static void
+emit_profile_row(ReturnSetInfo *rsinfo, const PoProfileEntry *e,
+				 HTAB *totals, int overflow_slot)
+{
+	Datum		values[PO_PROFILE_COLS_1_1];
+	bool		nulls[PO_PROFILE_COLS_1_1];
+	PoolTotalKey tk;
+	PoolTotal  *t;
+	bool		overflow = e->key.pool_slot == overflow_slot;
+	int			i = 0;
+
+	memset(nulls, 0, sizeof(nulls));
+	pool_total_key(&tk, e, overflow_slot);
+	t = hash_search(totals, &tk, HASH_FIND, NULL);
+
+	i = po_pool_key_datums(&e->key.pool, overflow, values, nulls, i);
+	nulls[i] = !state_datum(e->key.state, &values[i]);
+	i++;
+	wait_datums(e->key.wait_event_info, values, nulls, i);
+	i += 2;
+	values[i] = Int64GetDatum((int64) e->key.query_id);
+	nulls[i] = e->key.other || e->key.query_id == 0;
+	i++;
+	if (e->key.other || e->query[0] == '\0')
+		nulls[i] = true;
+	else if (po_may_read_query_of(e->key.pool.roleid))
+		values[i] = po_safe_text(e->query, PO_PROFILE_QUERY_LEN);
+	else
+		values[i] = CStringGetTextDatum("<insufficient privilege>");
+	i++;
+	values[i++] = Int64GetDatum((int64) e->samples);
+	values[i++] = Float8GetDatum(e->busy_ms / 1000.0);
+	values[i++] = Float8GetDatum(t != NULL && t->busy_ms > 0 ?
+								 (double) e->busy_ms / t->busy_ms : 0.0);
+	values[i++] = TimestampTzGetDatum(e->first_seen);
+	values[i++] = TimestampTzGetDatum(e->last_seen);
+	values[i++] = BoolGetDatum(e->key.other);
+	nulls[i] = !oid_datum(e->key.pool.roleid, &values[i]);
+	i++;
+	nulls[i] = !oid_datum(e->key.pool.dbid, &values[i]);
+	i++;
+	values[i++] = BoolGetDatum(overflow);
+	Assert(i == PO_PROFILE_COLS_1_1);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+Datum
+po_profile_1_1(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PoProfileEntry *all;
+	int			nall;
+	int			overflow_slot;
+	HTAB	   *totals;
+	int			k;
+
+	po_require_loaded();
+	po_init_srf(fcinfo);
+
+	overflow_slot = po_profile_pool_slots() - 1;
+	all = read_all_entries(&nall);
+	totals = pool_totals(all, nall, overflow_slot);
 	for (k = 0; k < nall; k++)
-	{
-		const PoProfileEntry *e = &all[k];
-		Datum		values[PO_PROFILE_COLS_1_1];
-		bool		nulls[PO_PROFILE_COLS_1_1];
-		PoolTotalKey tk;
-		PoolTotal  *t;
-		bool		overflow = e->key.pool_slot == overflow_slot;
-		int			i = 0;
-
-		memset(nulls, 0, sizeof(nulls));
-		pool_total_key(&tk, e, overflow_slot);
-		t = hash_search(totals, &tk, HASH_FIND, NULL);
-
-		i = po_pool_key_datums(&e->key.pool, overflow, values, nulls, i);
-		nulls[i] = !state_datum(e->key.state, &values[i]);
-		i++;
-		wait_datums(e->key.wait_event_info, values, nulls, i);
-		i += 2;
-		values[i] = Int64GetDatum((int64) e->key.query_id);
-		nulls[i] = e->key.other || e->key.query_id == 0;
-		i++;
-		if (e->key.other || e->query[0] == '\0')
-			nulls[i] = true;
-		else if (po_may_read_query_of(e->key.pool.roleid))
-			values[i] = po_safe_text(e->query, PO_PROFILE_QUERY_LEN);
-		else
-			values[i] = CStringGetTextDatum("<insufficient privilege>");
-		i++;
-		values[i++] = Int64GetDatum((int64) e->samples);
-		values[i++] = Float8GetDatum(e->busy_ms / 1000.0);
-		values[i++] = Float8GetDatum(t != NULL && t->busy_ms > 0 ?
-									 (double) e->busy_ms / t->busy_ms : 0.0);
-		values[i++] = TimestampTzGetDatum(e->first_seen);
-		values[i++] = TimestampTzGetDatum(e->last_seen);
-		values[i++] = BoolGetDatum(e->key.other);
-		nulls[i] = !oid_datum(e->key.pool.roleid, &values[i]);
-		i++;
-		nulls[i] = !oid_datum(e->key.pool.dbid, &values[i]);
-		i++;
-		values[i++] = BoolGetDatum(overflow);
-		Assert(i == PO_PROFILE_COLS_1_1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
+		emit_profile_row(rsinfo, &all[k], totals, overflow_slot);
 	hash_destroy(totals);
 	pfree(all);
 	return (Datum) 0;

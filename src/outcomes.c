@@ -42,6 +42,7 @@
 #include "kinds.h"
 #include "outcome_classify.h"
 #include "outcomes.h"
+#include "pending.h"
 #include "pools.h"
 #include "shmem.h"
 
@@ -299,7 +300,7 @@ po_outcomes_take(const PoIntakeRecord *rec, TimestampTz now)
 
 	/* refused after authenticating: never a new connection */
 	if (po_outcome_is_attempt(outcome))
-		(void) po_pools_forget_connection(rec->pid, rec->backend_start);
+		(void) po_pending_forget(rec->pid, rec->backend_start);
 
 	/* hold a termination back one sample: it may be the shutdown's */
 	if (outcome == PO_OUTCOME_SESSION_TERMINATED)

@@ -7,7 +7,8 @@
  * sampler keeps its pool table in local memory, with a hash from key to
  * slot; a full table sends new pools to the overflow slot.  Each status
  * slot remembers the pool slot of the backend last seen in it, so a steady
- * backend costs one key comparison instead of a hash lookup.
+ * backend costs one key comparison instead of a hash lookup.  A new
+ * connection is counted once pending.c hands it over (see PoPendingConn).
  *
  * Layer 3.
  *
@@ -22,11 +23,10 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
-#include <signal.h>
-
 #include "catalog.h"
 #include "counters.h"
 #include "guc.h"
+#include "pending.h"
 #include "pools.h"
 #include "shmem.h"
 
@@ -58,34 +58,6 @@ static uint64 next_epoch = 1;
 static int *busy_list = NULL;
 static int	nbusy = 0;
 
-/*
- * Connections that authenticated but have not been attributed yet: a new
- * connection counts in the pool in which its session is first sampled
- * (its application_name may have changed since the startup packet), in
- * the startup packet's pool only if it ended before any sample, and not
- * at all if PostgreSQL refused it after authentication (a connection
- * limit, CONNECT privilege, datallowconn: po_pools_forget_connection()).
- * Keyed by pid.
- */
-typedef struct PoPendingConn
-{
-	int32		pid;			/* hash key */
-	TimestampTz backend_start;
-	PoAddr		addr;
-	bool		gone;			/* the process had exited before this
-								 * sample's drain */
-	int32		samples;		/* samples it has waited */
-	char		datname[NAMEDATALEN];
-	char		usename[NAMEDATALEN];
-	char		appname[NAMEDATALEN];
-} PoPendingConn;
-
-/* At most this many wait; beyond it the oldest is counted at once. */
-#define PO_PENDING_MAX		(4 * PO_INTAKE_RING_SIZE)
-/* A still-running process not seen in this many samples: counted anyway. */
-#define PO_PENDING_MAX_SAMPLES	50
-
-static HTAB *pending = NULL;
 static int64 sample_new_conns = 0;
 
 /* server-wide rate window */
@@ -110,16 +82,6 @@ ensure_local_state(void)
 	pool_hash = hash_create("pool_observer pools", po_max_pools, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	free_pool_slots = po_max_pools;
-
-	if (pending == NULL)
-	{
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(int32);
-		ctl.entrysize = sizeof(PoPendingConn);
-		ctl.hcxt = TopMemoryContext;
-		pending = hash_create("pool_observer pending connections", 256, &ctl,
-							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
 
 	if (pool_of_status_slot == NULL)
 	{
@@ -165,13 +127,11 @@ po_pools_reset_local(void)
 	if (local_pools != NULL)
 	{
 		hash_destroy(pool_hash);
-		if (pending != NULL)
-			hash_destroy(pending);
-		pending = NULL;
 		pfree(local_pools);
 		local_pools = NULL;
 		pool_hash = NULL;
 	}
+	po_pending_reset();
 	server_win_start = 0;
 	server_win_count = 0;
 	server_rate = 0.0;
@@ -293,103 +253,27 @@ count_in_startup_pool(const PoPendingConn *pc, TimestampTz now)
 	count_new_connection(pool_slot_for(&key, now));
 }
 
-/*
- * Between the two drains of a sample: note which waiting connections'
- * processes have exited.  A process writes its refusal before it exits, so
- * a refusal of a process found gone here is in the second drain at the
- * latest.
- */
-void
-po_pools_probe_pending(void)
-{
-	HASH_SEQ_STATUS seq;
-	PoPendingConn *pc;
-
-	ensure_local_state();
-	if (hash_get_num_entries(pending) == 0)
-		return;
-	hash_seq_init(&seq, pending);
-	while ((pc = hash_seq_search(&seq)) != NULL)
-		pc->gone = kill(pc->pid, 0) != 0 && errno == ESRCH;
-}
-
 /* A client authenticated: wait for its first sample (see PoPendingConn). */
 void
 po_pools_add_connection(const PoIntakeRecord *rec)
 {
-	PoPendingConn *pc;
-	bool		found;
-	int32		pid = rec->pid;
+	PoPendingConn displaced;
 
 	ensure_local_state();
-	if (hash_get_num_entries(pending) >= PO_PENDING_MAX)
-	{
-		/* bounded: count this one in its startup pool at once */
-		PoPendingConn tmp;
-
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.addr = rec->addr;
-		strlcpy(tmp.datname, rec->datname, NAMEDATALEN);
-		strlcpy(tmp.usename, rec->usename, NAMEDATALEN);
-		strlcpy(tmp.appname, rec->appname, NAMEDATALEN);
-		count_in_startup_pool(&tmp, rec->at);
-		return;
-	}
-	pc = hash_search(pending, &pid, HASH_ENTER, &found);
-	if (found)
-	{
-		/* the pid was reused: the earlier session ended unsampled */
-		count_in_startup_pool(pc, rec->at);
-	}
-	pc->pid = pid;
-	pc->backend_start = rec->backend_start;
-	pc->addr = rec->addr;
-	pc->gone = false;
-	pc->samples = 0;
-	strlcpy(pc->datname, rec->datname, NAMEDATALEN);
-	strlcpy(pc->usename, rec->usename, NAMEDATALEN);
-	strlcpy(pc->appname, rec->appname, NAMEDATALEN);
-}
-
-/*
- * PostgreSQL refused this process after it authenticated: it is not a new
- * connection.  Returns true when a waiting connection was dropped.
- */
-bool
-po_pools_forget_connection(int pid, TimestampTz backend_start)
-{
-	PoPendingConn *pc;
-	int32		key = pid;
-
-	ensure_local_state();
-	pc = hash_search(pending, &key, HASH_FIND, NULL);
-	if (pc == NULL ||
-		(backend_start != 0 && pc->backend_start != backend_start))
-		return false;
-	hash_search(pending, &key, HASH_REMOVE, NULL);
-	return true;
+	if (po_pending_add(rec, &displaced))
+		count_in_startup_pool(&displaced, rec->at);
 }
 
 /* After counting the sampled sessions: those that ended before a sample. */
 static void
 resolve_pending(TimestampTz now)
 {
-	HASH_SEQ_STATUS seq;
-	PoPendingConn *pc;
+	PoPendingIter it;
+	PoPendingConn pc;
 
-	if (hash_get_num_entries(pending) == 0)
-		return;
-	hash_seq_init(&seq, pending);
-	while ((pc = hash_seq_search(&seq)) != NULL)
-	{
-		if (pc->gone || ++pc->samples > PO_PENDING_MAX_SAMPLES)
-		{
-			int32		pid = pc->pid;
-
-			count_in_startup_pool(pc, now);
-			hash_search(pending, &pid, HASH_REMOVE, NULL);
-		}
-	}
+	po_pending_expire_begin(&it);
+	while (po_pending_expire_next(&it, &pc))
+		count_in_startup_pool(&pc, now);
 }
 
 static inline void
@@ -526,17 +410,8 @@ count_client(PoBackend *b, PoServerSample *server, TimestampTz now,
 	p = &local_pools[b->pool];
 
 	/* a new connection counts in the pool it is first sampled in */
-	if (any_pending)
-	{
-		int32		pid = b->pid;
-		PoPendingConn *pc = hash_search(pending, &pid, HASH_FIND, NULL);
-
-		if (pc != NULL && pc->backend_start == b->backend_start)
-		{
-			hash_search(pending, &pid, HASH_REMOVE, NULL);
-			count_new_connection(b->pool);
-		}
-	}
+	if (any_pending && po_pending_claim(b->pid, b->backend_start))
+		count_new_connection(b->pool);
 
 	p->connections++;
 	server->client_connections++;
@@ -643,7 +518,7 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 	server->max_connections = po_usable_connections();
 
 	/* entries only leave pending in the loop: once none, none */
-	any_pending = hash_get_num_entries(pending) > 0;
+	any_pending = po_pending_any();
 	n = Min(nbackends, MaxBackends);	/* busy_list's size */
 	for (i = 0; i < n; i++)
 		if (count_backend_type(&backends[i], server) &&

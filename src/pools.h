@@ -22,9 +22,7 @@ extern PoPool *po_pools_local(void);
 extern int	po_pools_busy(const int **list);
 extern void po_pools_reset_local(void);
 extern void po_pools_begin_sample(void);
-extern void po_pools_probe_pending(void);
 extern void po_pools_add_connection(const PoIntakeRecord *rec);
-extern bool po_pools_forget_connection(int pid, TimestampTz backend_start);
 extern int	po_pools_slot_of_names(const char *datname, const char *usename,
 								   const PoAddr *addr, const char *appname,
 								   TimestampTz now, PoPoolKey *key);

@@ -11,8 +11,10 @@
 #     copy of the project, so the checkout's build products are not touched.
 #  3. test/layers.py over that build's objects: no call cycle between the
 #     src/ files, and no call from a lower layer to a higher one.
+#  4. test/sizes.py over src/*.c: no file over 600 lines, no function over
+#     80 (declarative tables listed there excepted).
 #
-# Exits non-zero when either tool reports anything, or when there is no C
+# Exits non-zero when any of them reports anything, or when there is no C
 # source to check.  PROJECT_DIR defaults to the checkout; it must be a PGXS
 # project with its sources in src/.  scan-build's HTML report is kept (path
 # printed) when it found bugs.
@@ -115,6 +117,12 @@ fi
 #    have no call cycle and no call from a lower layer to a higher one.
 po_log "lint: layers (test/layers.py)"
 if ! python3 "$PO_ROOT/test/layers.py" "$work/build/src"; then
+	status=1
+fi
+
+# 4. Sizes: files and functions small enough to read in one go.
+po_log "lint: sizes (test/sizes.py)"
+if ! python3 "$PO_ROOT/test/sizes.py" "$project/src"; then
 	status=1
 fi
 
