@@ -169,14 +169,6 @@ read_status_slot_cc(int slot, PoBackend *b, int *cc)
 	return false;
 }
 
-static bool
-read_status_slot(int slot, PoBackend *b)
-{
-	int			cc;
-
-	return read_status_slot_cc(slot, b, &cc);
-}
-
 /*
  * The last consistent copy of each status slot and the change count it was
  * read at: an entry whose count has not moved has not changed, so a steady
@@ -493,12 +485,10 @@ po_status_direct(void)
 bool
 po_reread_backend(const PoBackend *old, PoBackend *cur)
 {
+	int			cc;
+
 	if (use_direct() && old->slot >= 0)
-	{
-		if (!read_status_slot(old->slot, cur))
-			return false;
-		return cur->pid == old->pid;
-	}
+		return read_status_slot_cc(old->slot, cur, &cc) && cur->pid == old->pid;
 	else
 	{
 		int			nb;
