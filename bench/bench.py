@@ -1565,16 +1565,8 @@ def main():
         run([os.path.join(BIN, "psql"), "-X", "-q", "-h", cl.sockdir, "-p", str(cl.port),
              "-c", "VACUUM ANALYZE", "-c", "CHECKPOINT", "postgres"], timeout=300)
         cl.stop()
-        for name, fn in (("cpu", phase_cpu), ("tps", phase_tps)):
-            if name in PHASES:
-                try:
-                    fn(R, cl)
-                except (Timeout, OutOfTime):
-                    raise
-                except Exception as e:      # keep what the other phases measured
-                    note("%s phase failed: %s" % (name, e))
-                    rc = 1
-        for name, fn in (("connect", phase_connect), ("reads", phase_reads),
+        for name, fn in (("cpu", phase_cpu), ("tps", phase_tps),
+                         ("connect", phase_connect), ("reads", phase_reads),
                          ("defaults", phase_defaults)):
             if name in PHASES:
                 try:

@@ -191,9 +191,7 @@ po_advice_pick_tops(AdviceState *st)
 static Datum
 entry_text(const PoProfileEntry *e)
 {
-	if (po_may_read_query_of(e->key.pool.roleid))
-		return po_safe_text(e->query, PO_PROFILE_QUERY_LEN);
-	return CStringGetTextDatum("<insufficient privilege>");
+	return po_query_datum(e->query, PO_PROFILE_QUERY_LEN, e->key.pool.roleid);
 }
 
 static int

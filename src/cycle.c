@@ -234,7 +234,10 @@ po_sample_once(MemoryContext cycle_cxt)
 
 	memset(&s, 0, sizeof(s));
 	s.now = GetCurrentTimestamp();
-	/* allocated once: a fresh 40 kB array every sample costs page faults */
+	/*
+	 * The snapshot path's array (the direct path reads in place), allocated
+	 * once: a fresh one every sample would cost page faults.
+	 */
 	if (backends_buf == NULL)
 		backends_buf = MemoryContextAlloc(TopMemoryContext,
 										  sizeof(PoBackend) * MaxBackends);

@@ -116,10 +116,7 @@ act_on_one(ReturnSetInfo *rsinfo, const PoBackend *b, const PoKindInfo *k,
 	i++;
 	values[i++] = po_safe_text(b->appname, NAMEDATALEN);
 	values[i++] = po_interval_datum(now - since);
-	if (po_may_read_query_of(b->roleid))
-		values[i++] = po_safe_text(ev->query, PO_QUERY_LEN);
-	else
-		values[i++] = CStringGetTextDatum("<insufficient privilege>");
+	values[i++] = po_query_datum(ev->query, PO_QUERY_LEN, b->roleid);
 	values[i++] = BoolGetDatum(done);
 	Assert(i == PO_ACTION_COLS_V1_0);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

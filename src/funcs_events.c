@@ -63,9 +63,7 @@ emit_event(ReturnSetInfo *rsinfo, const PoEvent *ev)
 	nulls[i] = !session || ev->query_id == 0;
 	values[i++] = Int64GetDatum((int64) ev->query_id);
 	if (session && ev->query[0] != '\0')
-		values[i] = po_may_read_query_of(ev->roleid) ?
-			po_safe_text(ev->query, PO_QUERY_LEN) :
-			CStringGetTextDatum("<insufficient privilege>");
+		values[i] = po_query_datum(ev->query, PO_QUERY_LEN, ev->roleid);
 	else
 		nulls[i] = true;
 	i++;

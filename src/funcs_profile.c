@@ -188,10 +188,9 @@ emit_profile_row(ReturnSetInfo *rsinfo, const PoProfileEntry *e,
 	i++;
 	if (e->key.other || e->query[0] == '\0')
 		nulls[i] = true;
-	else if (po_may_read_query_of(e->key.pool.roleid))
-		values[i] = po_safe_text(e->query, PO_PROFILE_QUERY_LEN);
 	else
-		values[i] = CStringGetTextDatum("<insufficient privilege>");
+		values[i] = po_query_datum(e->query, PO_PROFILE_QUERY_LEN,
+								   e->key.pool.roleid);
 	i++;
 	values[i++] = Int64GetDatum((int64) e->samples);
 	values[i++] = Float8GetDatum(e->busy_ms / 1000.0);

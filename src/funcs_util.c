@@ -152,3 +152,16 @@ po_may_read_query_of(Oid roleid)
 	return has_privs_of_role(GetUserId(), roleid) ||
 		has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 }
+
+/*
+ * A query text of a session of roleid as every view shows it: the text
+ * (clipped to maxlen, see po_safe_text()) if the caller may read it,
+ * '<insufficient privilege>' otherwise.
+ */
+Datum
+po_query_datum(const char *query, int maxlen, Oid roleid)
+{
+	if (po_may_read_query_of(roleid))
+		return po_safe_text(query, maxlen);
+	return CStringGetTextDatum("<insufficient privilege>");
+}

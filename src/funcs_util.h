@@ -28,5 +28,6 @@ extern int	po_pool_key_datums(const PoPoolKey *key, bool overflow,
 extern Datum po_pid_array(const int32 *pids, int n);
 extern Datum po_timestamp_or_null(TimestampTz t, bool *isnull);
 extern bool po_may_read_query_of(Oid roleid);
+extern Datum po_query_datum(const char *query, int maxlen, Oid roleid);
 
 #endif							/* PO_FUNCS_UTIL_H */

@@ -31,7 +31,7 @@
  *	 profile_top).
  * - reset() clears the store under the lock exclusively and bumps the
  *	 generation; a sample noted across a reset is dropped at fold time, and
- *	 the lock-free lookups of po_profile_add() stay within the arrays
+ *	 the lock-free lookups of the noting stay within the arrays
  *	 whatever they see (indexes are bounded, probes are bounded).
  * - Readers (profile_read.c) take the lock shared for one chunk at a time.
  * - Save and load (profile_state.c) run in the postmaster alone and take

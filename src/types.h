@@ -74,7 +74,8 @@ typedef struct PoBackend
 	TimestampTz query_start;
 	TimestampTz state_change;
 	uint32		wait_event_info;
-	TransactionId xmin;			/* the vacuum horizon it holds back */
+	TransactionId xmin;			/* the vacuum horizon it holds back; set
+								 * only by po_read_xmin() */
 	TimestampTz lock_wait_start;	/* 0 unless waiting on a lock */
 	uint64		query_id;
 	TimestampTz backend_start;
