@@ -58,6 +58,13 @@
 #endif
 
 /* Entry i (0-based) of the local backend status snapshot. */
+/* A hint to start loading the cache line at p; no effect elsewhere. */
+#if defined(__GNUC__) || defined(__clang__)
+#define po_prefetch(p)	__builtin_prefetch(p)
+#else
+#define po_prefetch(p)	((void) 0)
+#endif
+
 #if PG_VERSION_NUM >= 160000
 #define po_local_beentry(i)		pgstat_get_local_beentry_by_index((i) + 1)
 #else

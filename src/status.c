@@ -36,17 +36,16 @@
 #include "catalog.h"
 #include "guc.h"
 #include "status.h"
+#include "status_copy.h"
+
+StaticAssertDecl(offsetof(PoBackend, query_id) == 64,
+				 "what every sample reads of a PoBackend fills its first 64 bytes");
+
+/* How many status slots ahead read_in_place() prefetches. */
+#define PO_PREFETCH_AHEAD	8
 
 /* The shared backend status array, when attached. */
 static PgBackendStatus *status_array = NULL;
-
-/* Per-slot wait information gathered from PGPROC. */
-typedef struct PoProcInfo
-{
-	int			pid;
-	uint32		wait_event_info;
-	TimestampTz lock_wait_start;
-} PoProcInfo;
 
 /*
  * Attach to the server's backend status array.  It is created before any
@@ -111,28 +110,6 @@ use_direct(void)
 		(po_sampling_method == PO_SAMPLING_DIRECT || !sampler);
 }
 
-/* Copy what we need of one status entry; caller handles the change count. */
-static inline void
-copy_status(volatile PgBackendStatus *be, PoBackend *b)
-{
-	b->pid = be->st_procpid;
-	b->type = be->st_backendType;
-	b->state = be->st_state;
-	b->dbid = be->st_databaseid;
-	b->roleid = be->st_userid;
-	b->backend_start = be->st_proc_start_timestamp;
-	b->xact_start = be->st_xact_start_timestamp;
-	b->query_start = be->st_activity_start_timestamp;
-	b->state_change = be->st_state_start_timestamp;
-	b->query_id = be->st_query_id;
-	b->changecount = -1;
-	po_addr_from_sockaddr((const struct sockaddr_storage *) &be->st_clientaddr.addr,
-						  &b->addr);
-	/* the buffer is NAMEDATALEN bytes and always NUL-terminated */
-	strncpy(b->appname, (const char *) be->st_appname, NAMEDATALEN);
-	b->appname[NAMEDATALEN - 1] = '\0';
-}
-
 /*
  * Read one entry of the shared status array consistently.  Returns false if
  * the slot is unused.  The retry loop is bounded: an entry that keeps
@@ -144,6 +121,16 @@ read_status_slot_cc(int slot, PoBackend *b, int *cc)
 	volatile PgBackendStatus *be = &status_array[slot];
 	int			attempt;
 
+	/*
+	 * The backend b held at its last consistent read (pid 0 if none): if
+	 * the entry still belongs to it (same pid, same start), its address is
+	 * kept.  Once an attempt has copied the address it is copied again in
+	 * every later one, so a torn attempt cannot leave another's address.
+	 */
+	int			old_pid = b->pid;
+	TimestampTz old_start = b->backend_start;
+	bool		addr_copied = false;
+
 	for (attempt = 0; attempt < 100; attempt++)
 	{
 		int			before;
@@ -153,7 +140,14 @@ read_status_slot_cc(int slot, PoBackend *b, int *cc)
 		pgstat_begin_read_activity(be, before);
 		valid = be->st_procpid > 0;
 		if (valid)
-			copy_status(be, b);
+		{
+			bool		same = !addr_copied && old_pid > 0 &&
+				be->st_procpid == old_pid &&
+				be->st_proc_start_timestamp == old_start;
+
+			copy_status_fields(be, b, same);
+			addr_copied |= !same;
+		}
 		pgstat_end_read_activity(be, after);
 
 		if (pgstat_read_activity_complete(before, after))
@@ -176,55 +170,6 @@ read_status_slot_cc(int slot, PoBackend *b, int *cc)
  */
 static PoBackend *slot_copy = NULL;
 static int *slot_cc = NULL;
-
-/*
- * Copy the PGPROC fields every sample needs; pid was checked by the caller.
- * (xmin, on another cache line, is read only for an event: po_read_xmin().)
- */
-static inline void
-copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start)
-{
-	*wei = *((volatile uint32 *) &proc->wait_event_info);
-
-	/*
-	 * Set while the backend is in the lock's wait queue (ProcSleep() sets
-	 * it before it first waits, ProcWakeup() and RemoveFromWaitQueue()
-	 * clear it), even in the moments its wait event is cleared: handling an
-	 * interrupt or running the deadlock check between two waits.
-	 */
-	*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
-}
-
-/* Wait information of every backend with its pid, for the snapshot path. */
-static int
-read_proc_info(PoProcInfo *info, int max)
-{
-	int			i;
-	int			n = 0;
-	int			nprocs = Min((int) ProcGlobal->allProcCount, MaxBackends);
-
-	for (i = 0; i < nprocs && n < max; i++)
-	{
-		PGPROC	   *proc = &ProcGlobal->allProcs[i];
-		int			pid = proc->pid;
-
-		if (pid == 0)
-			continue;
-		info[n].pid = pid;
-		copy_proc(proc, &info[n].wait_event_info, &info[n].lock_wait_start);
-		n++;
-	}
-	return n;
-}
-
-static int
-cmp_procinfo_pid(const void *a, const void *b)
-{
-	int			pa = ((const PoProcInfo *) a)->pid;
-	int			pb = ((const PoProcInfo *) b)->pid;
-
-	return (pa > pb) - (pa < pb);
-}
 
 /*
  * The PGPROC of each status slot, remembered across samples so that a
@@ -272,24 +217,38 @@ proc_for(const PoBackend *b, bool *rebuilt)
 }
 
 /*
- * Fill the PGPROC fields of b: wait event, lock wait start (xmin is left
- * invalid until po_read_xmin()).  An idle backend waits on its client:
- * nothing to read.
+ * The PGPROC of each status slot whose pid matched at the change count in
+ * slot_cc: while the count does not move the slot holds the same backend
+ * (a backend's status entry is cleared, moving the count, before its
+ * PGPROC is released), so its PGPROC need not be checked again.  NULL
+ * where not checked since the count last moved.
+ */
+static PGPROC **proc_checked = NULL;
+
+/*
+ * Fill the PGPROC fields of b for read_in_place(): wait event and lock wait
+ * start; the pid is checked once per change of the status entry.  An idle
+ * backend waits on its client: nothing to read.  Touches only the first 64
+ * bytes of b (xmin is read only by po_read_xmin()).
  */
 static inline void
 join_proc(PoBackend *b, bool *rebuilt)
 {
-	PGPROC	   *proc;
+	PGPROC	   *proc = proc_checked[b->slot];
 
 	b->pool = -1;
-	b->wait_event_info = 0;
-	b->lock_wait_start = 0;
-	b->xmin = InvalidTransactionId;
-	if (b->state == STATE_IDLE)
-		return;
-	proc = proc_for(b, rebuilt);
-	if (proc != NULL)
-		copy_proc(proc, &b->wait_event_info, &b->lock_wait_start);
+	if (proc == NULL)
+	{
+		b->wait_event_info = 0;
+		b->lock_wait_start = 0;
+		if (b->state == STATE_IDLE)
+			return;
+		proc = proc_for(b, rebuilt);
+		if (proc == NULL)
+			return;
+		proc_checked[b->slot] = proc;
+	}
+	copy_proc(proc, &b->wait_event_info, &b->lock_wait_start);
 }
 
 /* An entry of slot_copy for a status slot with no backend this sample. */
@@ -325,12 +284,29 @@ read_in_place(PoBackend **result)
 			mark_empty(&slot_copy[i], i);
 		slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
 		memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
+		proc_checked = MemoryContextAllocZero(TopMemoryContext,
+											  sizeof(PGPROC *) * nslots);
 	}
 	for (i = 0; i < nslots; i++)
 	{
 		PoBackend  *b = &slot_copy[i];
-		int			cc = *((volatile int *) &status_array[i].st_changecount);
+		int			cc;
 
+		/*
+		 * The loads of a scan are independent cache misses (status entries
+		 * and PGPROCs other processes write): start those of a slot a few
+		 * ahead so that they overlap rather than queue.
+		 */
+		if (i + PO_PREFETCH_AHEAD < nslots)
+		{
+			int			j = i + PO_PREFETCH_AHEAD;
+
+			po_prefetch(&status_array[j].st_changecount);
+			po_prefetch(&slot_copy[j]);
+			if (proc_checked[j] != NULL)
+				po_prefetch(&proc_checked[j]->wait_event_info);
+		}
+		cc = *((volatile int *) &status_array[i].st_changecount);
 		pg_read_barrier();
 		if (cc == slot_cc[i] && (cc & 1) == 0)
 		{
@@ -344,6 +320,7 @@ read_in_place(PoBackend **result)
 			b->slot = -1;		/* set only by a consistent read */
 			valid = read_status_slot_cc(i, b, &cc);
 			slot_cc[i] = -1;
+			proc_checked[i] = NULL;
 			if (!valid)
 			{
 				/* a consistent read of an empty slot is kept as such */
@@ -375,48 +352,6 @@ read_direct(PoBackend *out, int max)
 	return n;
 }
 
-/* The snapshot path: it has no slot numbers, so PGPROC is joined on pid. */
-static int
-read_snapshot(PoBackend *out, int max)
-{
-	int			nslots = MaxBackends;
-	PoProcInfo *info = palloc(sizeof(PoProcInfo) * nslots);
-	int			ninfo = read_proc_info(info, nslots);
-	int			nb;
-	int			n = 0;
-	int			i;
-
-	qsort(info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
-	pgstat_clear_snapshot();
-	nb = pgstat_fetch_stat_numbackends();
-	for (i = 0; i < nb && n < max; i++)
-	{
-		LocalPgBackendStatus *local = po_local_beentry(i);
-		PoBackend  *b = &out[n];
-		PoProcInfo	key = {0};
-		PoProcInfo *pi;
-
-		if (local == NULL || local->backendStatus.st_procpid <= 0)
-			continue;
-		copy_status(&local->backendStatus, b);
-		b->slot = -1;
-		b->pool = -1;
-		b->wait_event_info = 0;
-		b->lock_wait_start = 0;
-		b->xmin = InvalidTransactionId;
-		key.pid = b->pid;
-		pi = bsearch(&key, info, ninfo, sizeof(PoProcInfo), cmp_procinfo_pid);
-		if (pi != NULL)
-		{
-			b->wait_event_info = pi->wait_event_info;
-			b->lock_wait_start = pi->lock_wait_start;
-		}
-		n++;
-	}
-	pfree(info);
-	return n;
-}
-
 /*
  * Read every backend into out[] (at most max entries).  Returns the count.
  * Wait information is joined from PGPROC.
@@ -424,7 +359,7 @@ read_snapshot(PoBackend *out, int max)
 int
 po_read_backends(PoBackend *out, int max)
 {
-	return use_direct() ? read_direct(out, max) : read_snapshot(out, max);
+	return use_direct() ? read_direct(out, max) : po_status_read_snapshot(out, max);
 }
 
 /*
@@ -439,7 +374,7 @@ po_sample_backends(PoBackend **backends, PoBackend *buf)
 	if (use_direct())
 		return read_in_place(backends);
 	*backends = buf;
-	return read_snapshot(buf, MaxBackends);
+	return po_status_read_snapshot(buf, MaxBackends);
 }
 
 /*
@@ -489,26 +424,7 @@ po_reread_backend(const PoBackend *old, PoBackend *cur)
 
 	if (use_direct() && old->slot >= 0)
 		return read_status_slot_cc(old->slot, cur, &cc) && cur->pid == old->pid;
-	else
-	{
-		int			nb;
-		int			i;
-
-		pgstat_clear_snapshot();
-		nb = pgstat_fetch_stat_numbackends();
-		for (i = 0; i < nb; i++)
-		{
-			LocalPgBackendStatus *local = po_local_beentry(i);
-
-			if (local != NULL && local->backendStatus.st_procpid == old->pid)
-			{
-				copy_status(&local->backendStatus, cur);
-				cur->slot = -1;
-				return true;
-			}
-		}
-		return false;
-	}
+	return po_status_reread_snapshot(old, cur);
 }
 
 /*

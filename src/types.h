@@ -58,8 +58,8 @@ typedef struct PoBackend
 	int			slot;			/* index in the backend status array, -1 if
 								 * read from the snapshot */
 	int			pid;			/* 0: a status slot without a backend */
-	BackendType type;
-	BackendState state;
+	int16		type;			/* BackendType, in 16 bits to fit the line */
+	int16		state;			/* BackendState, likewise */
 	Oid			dbid;
 	Oid			roleid;
 	int			pool;			/* pool slot, -1 if not a client backend */
@@ -70,15 +70,16 @@ typedef struct PoBackend
 	 * contents: the same backend, key fields, state and query id.
 	 */
 	int			changecount;
+	uint32		wait_event_info;
 	TimestampTz xact_start;
 	TimestampTz query_start;
 	TimestampTz state_change;
-	uint32		wait_event_info;
-	TransactionId xmin;			/* the vacuum horizon it holds back; set
-								 * only by po_read_xmin() */
 	TimestampTz lock_wait_start;	/* 0 unless waiting on a lock */
+	/* 64 bytes: the above is what every sample reads of every backend */
 	uint64		query_id;
 	TimestampTz backend_start;
+	TransactionId xmin;			/* the vacuum horizon it holds back; valid
+								 * only just after po_read_xmin() */
 	PoAddr		addr;
 	char		appname[NAMEDATALEN];	/* zero-padded */
 } PoBackend;

@@ -22,7 +22,7 @@ LAYERS = {
     1: ["shmem", "kinds", "intake", "events", "snapshot", "history",
         "counters", "profile_store", "profile", "profile_read",
         "profile_state"],
-    2: ["status", "lockgraph", "catalog", "pending"],
+    2: ["status", "status_snapshot", "lockgraph", "catalog", "pending"],
     3: ["pools", "detect", "detect_takeover", "policy", "outcomes"],
     4: ["cycle", "worker"],
     5: ["hooks", "funcs_util", "funcs_pools", "funcs_events", "funcs_health",

@@ -246,6 +246,33 @@ is( $mon->query_safe(
 	'1',
 	'the other pool of that application stays');
 
+#
+# A status slot given to another backend: the new backend's own address.
+# (A changed status entry of the same backend keeps the address it had,
+# without reading it again; a new backend in the slot must not keep it.)
+#
+for my $round (1 .. 2)
+{
+	$unix->quit;
+	my $tcp2 = session($node, app => 'po_tcp', tcp => 1);
+	is( poll_sample(
+			$mon, q{
+SELECT coalesce(client_addr::text, 'local'), connections
+  FROM pool_observer.pools WHERE application_name = 'po_tcp'},
+			'127.0.0.1/32|1'),
+		'127.0.0.1/32|1',
+		"round $round: a TCP session after a socket one has its own address");
+	$tcp2->quit;
+	$unix = session($node, app => 'po_tcp');
+	is( poll_sample(
+			$mon, q{
+SELECT coalesce(client_addr::text, 'local'), connections
+  FROM pool_observer.pools WHERE application_name = 'po_tcp'},
+			'local|1'),
+		'local|1',
+		"round $round: a socket session after a TCP one has no address");
+}
+
 $node->safe_psql('postgres',
 	"SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid()"
 );
