@@ -158,8 +158,9 @@ publish(PoSample *s, PoServerSample *server, int64 new_conns, uint32 generation)
 	SpinLockRelease(&po_shared->mutex);
 	if (current)
 	{
-		po_snapshot_publish_locked(s->pools, server);
-		overwritten = po_history_fold_locked(server, new_conns, s->pools);
+		po_snapshot_publish_locked(s->pools, s->pool_high, server);
+		overwritten = po_history_fold_locked(server, new_conns, s->pools,
+											 s->pool_high);
 		cur = po_history_current();
 		if (cur >= 0)
 			po_profile_fold_locked(po_profile_enabled, cur, po_buckets[cur].seq,
@@ -257,6 +258,8 @@ po_sample_once(MemoryContext cycle_cxt)
 	drain_intake(s.now);
 	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);
 	s.pools = po_pools_local();
+	s.pool_high = po_pools_high();
+	s.nsessions = po_pools_sessions(&s.sessions);
 	note_profile(&s);
 
 	/* episodes and actions; fills server.over[] */

@@ -328,12 +328,13 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	int			i;
 	int			k;
 	int			j;
+	int			m;
 
 	/*
 	 * Only the session kinds that can open at all (po_past is false for a
-	 * threshold of 0 or less): the loop below runs once per backend, and
-	 * skips at once a backend none of whose times is past the smallest
-	 * threshold.
+	 * threshold of 0 or less): the loop below runs once per backend that
+	 * pools.c found may have one (po_pools_sessions()), and skips at once
+	 * a backend none of whose times is past the smallest threshold.
 	 */
 	for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
 	{
@@ -347,19 +348,20 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	memset(hits, 0, s->nbackends);
 	if (nkinds == 0)
 		return false;
-	for (i = 0; i < s->nbackends; i++)
+	for (j = 0; j < s->nsessions; j++)
 	{
-		const PoBackend *b = &s->backends[i];
+		const PoBackend *b;
 
-		if ( b->type != B_BACKEND ||
-			!po_session_kinds_possible(b) ||
-			!po_past(s->now, po_session_earliest_since(b), min_ms))
+		i = s->sessions[j];
+		b = &s->backends[i];
+		Assert(b->type == B_BACKEND && po_session_kinds_possible(b));
+		if (!po_past(s->now, po_session_earliest_since(b), min_ms))
 			continue;
-		for (j = 0; j < nkinds; j++)
+		for (m = 0; m < nkinds; m++)
 		{
 			TimestampTz t;
 
-			k = kinds[j];
+			k = kinds[m];
 			t = po_kinds[k].since(b);
 			if (!po_past(s->now, t, open_ms[k]))
 				continue;
@@ -371,15 +373,33 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	return any;
 }
 
+/* detect_sessions()' per-backend arrays, kept across samples. */
+static uint8 *hits_buf = NULL;
+static TimestampTz *since_buf = NULL;
+
 static void
 detect_sessions(PoSample *s)
 {
 	int			open_ms[PO_NUM_EVENT_KINDS];
-	uint8	   *hits = palloc(Max(s->nbackends, 1));
-	TimestampTz *since = palloc(sizeof(TimestampTz) *
-								Max(s->nbackends, 1) * PO_NUM_EVENT_KINDS);
+	uint8	   *hits;
+	TimestampTz *since;
 	int			i;
 	int			k;
+
+	/*
+	 * Allocated once, for a sample's most backends (one per status slot):
+	 * since[] is some 64 bytes per backend, and a fresh one every sample
+	 * would be a malloc() and page faults each time.
+	 */
+	Assert(s->nbackends <= MaxBackends);
+	if (hits_buf == NULL)
+	{
+		hits_buf = MemoryContextAlloc(TopMemoryContext, MaxBackends);
+		since_buf = MemoryContextAlloc(TopMemoryContext, sizeof(TimestampTz) *
+									   MaxBackends * PO_NUM_EVENT_KINDS);
+	}
+	hits = hits_buf;
+	since = since_buf;
 
 	StaticAssertStmt(PO_NUM_EVENT_KINDS <= 8, "one bit per kind in a uint8");
 	for (k = 0; k < PO_NUM_EVENT_KINDS; k++)
@@ -392,8 +412,6 @@ detect_sessions(PoSample *s)
 	if (!find_session_conditions(s, open_ms, hits, since))
 	{
 		/* no session past any threshold */
-		pfree(hits);
-		pfree(since);
 		return;
 	}
 	if (po_count_lock_waiters(s->backends, s->nbackends) > 0)
@@ -424,8 +442,6 @@ detect_sessions(PoSample *s)
 				consider_action(s, i, ep, kind);
 		}
 	}
-	pfree(hits);
-	pfree(since);
 }
 
 static void
@@ -435,7 +451,8 @@ detect_pools(PoSample *s)
 	char		detail[PO_DETAIL_LEN];
 	int			i;
 
-	for (i = 0; i < po_pool_slots(); i++)
+	for (i = po_pool_slot_first(s->pool_high); i < po_pool_slots();
+		 i = po_pool_slot_next(i, s->pool_high))
 	{
 		const PoPool *p = &s->pools[i];
 
@@ -458,6 +475,10 @@ detect_pools(PoSample *s)
 	}
 }
 
+/* The figures in the server_connections_high episode's detail. */
+static int	detail_connections = -1;
+static int	detail_usable = -1;
+
 static void
 detect_server(PoSample *s)
 {
@@ -475,10 +496,17 @@ detect_server(PoSample *s)
 	memset(&key, 0, sizeof(key));
 	key.kind = PO_EVENT_SERVER_CONNECTIONS_HIGH;
 	ep = touch_episode(s, &key, &is_new);
-	snprintf(ep->ev.detail, PO_DETAIL_LEN,
-			 "connections=%d usable=%d percent=%.1f",
-			 sv->client_connections, sv->max_connections,
-			 100.0 * sv->client_connections / sv->max_connections);
+	/* formatted when the figures change, not every sample of the episode */
+	if (is_new || sv->client_connections != detail_connections ||
+		sv->max_connections != detail_usable)
+	{
+		snprintf(ep->ev.detail, PO_DETAIL_LEN,
+				 "connections=%d usable=%d percent=%.1f",
+				 sv->client_connections, sv->max_connections,
+				 100.0 * sv->client_connections / sv->max_connections);
+		detail_connections = sv->client_connections;
+		detail_usable = sv->max_connections;
+	}
 }
 
 /*

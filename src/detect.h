@@ -25,6 +25,9 @@ typedef struct PoSample
 	PoBackend  *backends;
 	int			nbackends;
 	PoPool	   *pools;			/* the sampler's pool table */
+	int			pool_high;		/* po_pools_high() */
+	const int  *sessions;		/* po_pools_sessions() */
+	int			nsessions;
 	PoServerSample *server;		/* detection fills server->over[] */
 	PoLockGraph graph;			/* built only when needed */
 } PoSample;

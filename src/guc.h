@@ -71,6 +71,28 @@ extern bool po_log_events;
 #define po_pool_slots()		(po_max_pools + 1)
 #define po_overflow_slot()	(po_max_pools)
 
+/*
+ * The pool slots that may be in use, given high, one past the highest slot
+ * below the overflow slot that is (po_pools_high()): those below high, then
+ * the overflow slot.  A sample walks these, not every slot of max_pools.
+ *
+ *	for (i = po_pool_slot_first(high); i < po_pool_slots();
+ *		 i = po_pool_slot_next(i, high))
+ */
+static inline int
+po_pool_slot_first(int high)
+{
+	return high > 0 ? 0 : po_overflow_slot();
+}
+
+static inline int
+po_pool_slot_next(int i, int high)
+{
+	if (i + 1 < high)
+		return i + 1;
+	return i < po_overflow_slot() ? po_overflow_slot() : po_pool_slots();
+}
+
 extern void po_define_gucs(void);
 
 #endif							/* PO_GUC_H */

@@ -192,7 +192,7 @@ has_outcomes(const PoPool *p)
  */
 uint64
 po_history_fold_locked(const PoServerSample *server, int64 new_conns,
-					   const PoPool *pools)
+					   const PoPool *pools, int pool_high)
 {
 	int64		width = (int64) po_history_interval * USECS_PER_SEC;
 	TimestampTz t = server->sampled_at;
@@ -245,7 +245,8 @@ po_history_fold_locked(const PoServerSample *server, int64 new_conns,
 	bk->busy_bins[po_busy_bin(server->active + server->idle_in_xact)]++;
 	bk->active_bins[po_busy_bin(server->active)]++;
 
-	for (i = 0; i < po_pool_slots(); i++)
+	for (i = po_pool_slot_first(pool_high); i < po_pool_slots();
+		 i = po_pool_slot_next(i, pool_high))
 	{
 		const PoPool *p = &pools[i];
 

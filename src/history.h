@@ -89,7 +89,8 @@ extern void po_history_shmem_init(void);
 extern void po_history_clear_locked(void);
 extern int	po_history_current(void);
 extern uint64 po_history_fold_locked(const PoServerSample *server,
-									 int64 new_conns, const PoPool *pools);
+									 int64 new_conns, const PoPool *pools,
+									 int pool_high);
 extern int	po_busy_bin(int32 busy);
 extern int32 po_busy_bin_upper(int bin);
 extern int	po_history_reader_start(void);

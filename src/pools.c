@@ -26,6 +26,7 @@
 #include "catalog.h"
 #include "counters.h"
 #include "guc.h"
+#include "kinds.h"
 #include "pending.h"
 #include "pools.h"
 #include "shmem.h"
@@ -41,24 +42,42 @@ static HTAB *pool_hash = NULL;
 static int	free_pool_slots = 0;
 
 /*
- * Pool slot of the backend last seen in each status slot (-1: none).  An
- * entry is used only if that pool slot still holds the very same key.
+ * The pool of the backend last seen in each status slot: its pool slot
+ * (-1: none), the epoch of that pool slot then and the status entry's
+ * change count then (-1: none).  An entry is used only while the entry is
+ * at that count and the pool slot at that epoch (it still holds the very
+ * same key).  One array, so that a sample reads one stream of it.
  */
-static int *pool_of_status_slot = NULL;
+typedef struct PoSlotPool
+{
+	int			pool;
+	int			changecount;
+	uint64		epoch;
+} PoSlotPool;
 
-/*
- * The epoch of that pool slot then and the status entry's change count
- * (-1: none), and the next epoch to give.
- */
-static uint64 *epoch_of_status_slot = NULL;
-static int *cc_of_status_slot = NULL;
+static PoSlotPool *pool_of_status_slot = NULL;
+
+/* The next epoch to give a pool slot. */
 static uint64 next_epoch = 1;
 
 /* The busy client backends of the sample (indexes into its backends). */
 static int *busy_list = NULL;
 static int	nbusy = 0;
 
+/*
+ * The client backends of the sample for which some session kind may hold
+ * (po_session_kinds_possible()), likewise: what detection looks at.
+ */
+static int *session_list = NULL;
+static int	nsessions = 0;
+
 static int64 sample_new_conns = 0;
+
+/*
+ * One past the highest pool slot in use below the overflow slot: slots are
+ * taken lowest first, so with few pools a sample's loops stop early.
+ */
+static int	pool_high = 0;
 
 /* server-wide rate window */
 static TimestampTz server_win_start = 0;
@@ -69,6 +88,7 @@ static void
 ensure_local_state(void)
 {
 	HASHCTL		ctl;
+	int			i;
 
 	if (local_pools != NULL)
 		return;
@@ -82,22 +102,25 @@ ensure_local_state(void)
 	pool_hash = hash_create("pool_observer pools", po_max_pools, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	free_pool_slots = po_max_pools;
+	pool_high = 0;
 
 	if (pool_of_status_slot == NULL)
 	{
 		pool_of_status_slot = MemoryContextAlloc(TopMemoryContext,
-												 sizeof(int) * MaxBackends);
-		epoch_of_status_slot = MemoryContextAlloc(TopMemoryContext,
-												  sizeof(uint64) * MaxBackends);
-		cc_of_status_slot = MemoryContextAlloc(TopMemoryContext,
-											   sizeof(int) * MaxBackends);
+												 sizeof(PoSlotPool) * MaxBackends);
 		busy_list = MemoryContextAlloc(TopMemoryContext,
 									   sizeof(int) * MaxBackends);
+		session_list = MemoryContextAlloc(TopMemoryContext,
+										  sizeof(int) * MaxBackends);
 	}
 	nbusy = 0;
-	memset(pool_of_status_slot, -1, sizeof(int) * MaxBackends);
-	memset(cc_of_status_slot, -1, sizeof(int) * MaxBackends);
-	memset(epoch_of_status_slot, 0, sizeof(uint64) * MaxBackends);
+	nsessions = 0;
+	for (i = 0; i < MaxBackends; i++)
+	{
+		pool_of_status_slot[i].pool = -1;
+		pool_of_status_slot[i].changecount = -1;
+		pool_of_status_slot[i].epoch = 0;
+	}
 }
 
 /*
@@ -112,12 +135,36 @@ po_pools_busy(const int **list)
 	return nbusy;
 }
 
+/*
+ * The backends of the last po_pools_build() that detection must look at:
+ * those of type client backend (in a pool or not yet) for which
+ * po_session_kinds_possible() holds, as indexes into its backends, in
+ * order.  Plain idle sessions, most of a server's, are not in it.
+ */
+int
+po_pools_sessions(const int **list)
+{
+	ensure_local_state();
+	*list = session_list;
+	return nsessions;
+}
+
 /* The sampler's pool table, po_pool_slots() rows. */
 PoPool *
 po_pools_local(void)
 {
 	ensure_local_state();
 	return local_pools;
+}
+
+/*
+ * One past the highest slot in use below the overflow slot: no slot from
+ * there up to the overflow slot is in use (po_pool_slot_next()).
+ */
+int
+po_pools_high(void)
+{
+	return pool_high;
 }
 
 /* Forget every pool (after reset()). */
@@ -145,7 +192,8 @@ po_pools_begin_sample(void)
 	int			i;
 
 	ensure_local_state();
-	for (i = 0; i < po_pool_slots(); i++)
+	for (i = po_pool_slot_first(pool_high); i < po_pool_slots();
+		 i = po_pool_slot_next(i, pool_high))
 	{
 		local_pools[i].new_conn_sample = 0;
 		memset(local_pools[i].out_sample, 0, sizeof(local_pools[i].out_sample));
@@ -190,6 +238,7 @@ pool_slot_for(const PoPoolKey *key, TimestampTz now)
 	local_pools[slot].in_use = true;
 	local_pools[slot].last_present = now;
 	free_pool_slots--;
+	pool_high = Max(pool_high, slot + 1);
 	return slot;
 }
 
@@ -362,12 +411,14 @@ pool_of(const PoBackend *b, TimestampTz now)
 
 	if (have_slot)
 	{
-		cached = pool_of_status_slot[b->slot];
+		const PoSlotPool *sp = &pool_of_status_slot[b->slot];
+
+		cached = sp->pool;
 		if (cached >= 0 && cached < po_max_pools && local_pools[cached].in_use)
 		{
 			if (b->changecount >= 0 &&
-				b->changecount == cc_of_status_slot[b->slot] &&
-				local_pools[cached].epoch == epoch_of_status_slot[b->slot])
+				b->changecount == sp->changecount &&
+				local_pools[cached].epoch == sp->epoch)
 				return cached;
 		}
 		else
@@ -387,9 +438,11 @@ pool_of(const PoBackend *b, TimestampTz now)
 		slot = pool_slot_for(&key, now);
 	if (have_slot)
 	{
-		pool_of_status_slot[b->slot] = slot;
-		epoch_of_status_slot[b->slot] = local_pools[slot].epoch;
-		cc_of_status_slot[b->slot] = b->changecount;
+		PoSlotPool *sp = &pool_of_status_slot[b->slot];
+
+		sp->pool = slot;
+		sp->epoch = local_pools[slot].epoch;
+		sp->changecount = b->changecount;
 	}
 	return slot;
 }
@@ -451,7 +504,8 @@ finish_pools(TimestampTz now, PoServerSample *server)
 									 (int64) 2 * po_history_interval * USECS_PER_SEC);
 	int			i;
 
-	for (i = 0; i < po_pool_slots(); i++)
+	for (i = po_pool_slot_first(pool_high); i < po_pool_slots();
+		 i = po_pool_slot_next(i, pool_high))
 	{
 		PoPool	   *p = &local_pools[i];
 		int64		wc;
@@ -489,6 +543,8 @@ finish_pools(TimestampTz now, PoServerSample *server)
 		else if (p->present)
 			server->npools++;
 	}
+	while (pool_high > 0 && !local_pools[pool_high - 1].in_use)
+		pool_high--;
 }
 
 /*
@@ -505,7 +561,8 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 	int			i;
 
 	ensure_local_state();
-	for (i = 0; i < po_pool_slots(); i++)
+	for (i = po_pool_slot_first(pool_high); i < po_pool_slots();
+		 i = po_pool_slot_next(i, pool_high))
 	{
 		PoPool	   *p = &local_pools[i];
 
@@ -520,10 +577,17 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 	/* entries only leave pending in the loop: once none, none */
 	any_pending = po_pending_any();
 	n = Min(nbackends, MaxBackends);	/* busy_list's size */
+	nsessions = 0;
 	for (i = 0; i < n; i++)
-		if (count_backend_type(&backends[i], server) &&
-			count_client(&backends[i], server, now, any_pending))
+	{
+		PoBackend  *b = &backends[i];
+
+		if (count_backend_type(b, server) &&
+			count_client(b, server, now, any_pending))
 			busy_list[nb++] = i;
+		if (b->type == B_BACKEND && po_session_kinds_possible(b))
+			session_list[nsessions++] = i;
+	}
 	nbusy = nb;
 	resolve_pending(now);
 

@@ -19,7 +19,9 @@
 #include "types.h"
 
 extern PoPool *po_pools_local(void);
+extern int	po_pools_high(void);
 extern int	po_pools_busy(const int **list);
+extern int	po_pools_sessions(const int **list);
 extern void po_pools_reset_local(void);
 extern void po_pools_begin_sample(void);
 extern void po_pools_add_connection(const PoIntakeRecord *rec);

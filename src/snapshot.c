@@ -59,19 +59,15 @@ static int	published_high = -1;
 
 /*
  * Caller holds the lock exclusively.  Copies only the slots that are in
- * use now or were at the last publish (the rest are unused in both), and
- * the overflow slot.
+ * use now (below high: po_pools_high()) or were at the last publish (the
+ * rest are unused in both), and the overflow slot.
  */
 void
-po_snapshot_publish_locked(const PoPool *pools, const PoServerSample *server)
+po_snapshot_publish_locked(const PoPool *pools, int high,
+						   const PoServerSample *server)
 {
-	int			high = 0;
 	int			n;
-	int			slot;
 
-	for (slot = 0; slot < po_max_pools; slot++)
-		if (pools[slot].in_use)
-			high = slot + 1;
 	n = published_high < 0 ? po_max_pools : Max(high, published_high);
 	memcpy(snap->pools, pools, sizeof(PoPool) * n);
 	snap->pools[po_overflow_slot()] = pools[po_overflow_slot()];

@@ -88,7 +88,7 @@ typedef struct PoServerSample
 extern Size po_snapshot_shmem_size(void);
 extern void po_snapshot_shmem_init(void);
 extern void po_snapshot_clear_locked(void);
-extern void po_snapshot_publish_locked(const PoPool *pools,
+extern void po_snapshot_publish_locked(const PoPool *pools, int pool_high,
 									   const PoServerSample *server);
 extern void po_snapshot_copy_pools(PoPool *pools, TimestampTz *sampled_at);
 extern void po_snapshot_copy_server(PoServerSample *server);
