@@ -139,16 +139,24 @@ clear_hits(void)
 	nhits = 0;
 }
 
-/* Is t the tag of backend b, whose pool is tag_pool (see PoProfileTag)? */
+/*
+ * Is t the tag of backend b, whose pool is tag_pool (see PoProfileTag)?
+ * While b's status entry is at the change count t was last matched at, its
+ * query id (on PoBackend's second cache line) and state are t's.
+ */
 static inline bool
-tag_is(const PoProfileTag *t, const PoBackend *b, uint64 tag_pool,
-	   uint8 state)
+tag_is(PoProfileTag *t, const PoBackend *b, uint64 tag_pool, uint8 state)
 {
-	return t->pool == tag_pool &&
-		t->query_id == b->query_id &&
-		t->pool_slot == b->pool &&
-		t->wait_event_info == b->wait_event_info &&
-		t->state == state;
+	if (t->pool != tag_pool ||
+		t->pool_slot != b->pool ||
+		t->wait_event_info != b->wait_event_info)
+		return false;
+	if (b->changecount >= 0 && t->changecount == b->changecount)
+		return true;
+	if (t->query_id != b->query_id || t->state != state)
+		return false;
+	t->changecount = b->changecount;
+	return true;
 }
 
 /*
@@ -337,6 +345,7 @@ po_profile_note_sample(const PoBackend *backends, const int *busy, int nbusy,
 		tag.pool_slot = b->pool;
 		tag.wait_event_info = b->wait_event_info;
 		tag.state = state;
+		tag.changecount = b->changecount;
 
 		memset(&key, 0, sizeof(key));
 		if (b->pool == overflow_slot)

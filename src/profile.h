@@ -75,6 +75,13 @@ typedef struct PoProfileTag
 	int32		pool_slot;
 	uint32		wait_event_info;
 	uint8		state;
+
+	/*
+	 * The backend's status change count when the tag was last matched (-1:
+	 * none); not part of the tag's identity.  At the same count the status
+	 * entry, so query id and state, are the same: they need not be read.
+	 */
+	int32		changecount;
 } PoProfileTag;
 
 /* One cumulative entry, as stored and as copied out to readers. */
