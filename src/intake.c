@@ -116,7 +116,12 @@ po_intake_drain(PoIntakeRecord *out, int max, uint64 *lost)
 	uint64		head = pg_atomic_read_u64(&intake->head);
 	int			n = 0;
 
-	*lost = pg_atomic_exchange_u64(&intake->dropped, 0);
+	/* nothing written: no write to the shared lines either */
+	*lost = 0;
+	if (pg_atomic_read_u64(&intake->dropped) != 0)
+		*lost = pg_atomic_exchange_u64(&intake->dropped, 0);
+	if (head == tail)
+		return 0;
 	if (head < tail)			/* cannot happen; start over */
 		tail = head;
 

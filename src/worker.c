@@ -166,7 +166,9 @@ po_worker_main(Datum main_arg)
 
 	cycle_cxt = AllocSetContextCreate(TopMemoryContext,
 									  "pool_observer sample",
-									  ALLOCSET_DEFAULT_SIZES);
+									  ALLOCSET_DEFAULT_MINSIZE,
+									  64 * 1024,
+									  ALLOCSET_DEFAULT_MAXSIZE);
 	next_sample_at = po_monotonic_us();
 
 	for (;;)
