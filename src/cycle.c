@@ -179,11 +179,16 @@ publish(PoSample *s, PoServerSample *server, int64 new_conns, uint32 generation)
 	return current;
 }
 
-static void
+/*
+ * Count the sample and its cost; mark the requests it answers as served.
+ * Returns whether that answered any (someone in sample_now() may wait).
+ */
+static bool
 report_cost(instr_time start, TimestampTz now, uint64 request)
 {
 	instr_time	duration;
 	double		us;
+	bool		served = false;
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
@@ -197,8 +202,12 @@ report_cost(instr_time start, TimestampTz now, uint64 request)
 	if (us > po_shared->sample_us_max)
 		po_shared->sample_us_max = us;
 	if (request > po_shared->requests_served)
+	{
 		po_shared->requests_served = request;
+		served = true;
+	}
 	SpinLockRelease(&po_shared->mutex);
+	return served;
 }
 
 void
@@ -211,6 +220,8 @@ po_sample_once(MemoryContext cycle_cxt)
 	PoSample	s;
 	PoServerSample server;
 	int64		new_conns;
+	const int  *live;
+	int			nlive;
 
 	INSTR_TIME_SET_CURRENT(start);
 
@@ -242,7 +253,7 @@ po_sample_once(MemoryContext cycle_cxt)
 	if (backends_buf == NULL)
 		backends_buf = MemoryContextAlloc(TopMemoryContext,
 										  sizeof(PoBackend) * MaxBackends);
-	s.nbackends = po_sample_backends(&s.backends, backends_buf);
+	s.nbackends = po_sample_backends(&s.backends, backends_buf, &live, &nlive);
 
 	po_pools_begin_sample();
 	po_outcomes_begin_sample(s.now);
@@ -256,7 +267,7 @@ po_sample_once(MemoryContext cycle_cxt)
 	drain_intake(s.now);
 	po_pending_probe();
 	drain_intake(s.now);
-	new_conns = po_pools_build(s.backends, s.nbackends, s.now, &server);
+	new_conns = po_pools_build(s.backends, live, nlive, s.now, &server);
 	s.pools = po_pools_local();
 	s.pool_high = po_pools_high();
 	s.nsessions = po_pools_sessions(&s.sessions);
@@ -271,7 +282,8 @@ po_sample_once(MemoryContext cycle_cxt)
 
 	po_catalog_end_cycle();
 
-	report_cost(start, s.now, request);
-	ConditionVariableBroadcast(&po_shared->sample_cv);
+	/* only sample_now() waits, and only for its request to be served */
+	if (report_cost(start, s.now, request))
+		ConditionVariableBroadcast(&po_shared->sample_cv);
 	MemoryContextSwitchTo(oldcxt);
 }

@@ -136,10 +136,8 @@ po_pools_busy(const int **list)
 }
 
 /*
- * The backends of the last po_pools_build() that detection must look at:
- * those of type client backend (in a pool or not yet) for which
- * po_session_kinds_possible() holds, as indexes into its backends, in
- * order.  Plain idle sessions, most of a server's, are not in it.
+ * The client backends (in a pool or not yet) of the last po_pools_build()
+ * for which po_session_kinds_possible() holds, likewise: detection's.
  */
 int
 po_pools_sessions(const int **list)
@@ -157,10 +155,7 @@ po_pools_local(void)
 	return local_pools;
 }
 
-/*
- * One past the highest slot in use below the overflow slot: no slot from
- * there up to the overflow slot is in use (po_pool_slot_next()).
- */
+/* pool_high: no slot from it up to the overflow slot is in use. */
 int
 po_pools_high(void)
 {
@@ -413,15 +408,13 @@ pool_of(const PoBackend *b, TimestampTz now)
 	{
 		const PoSlotPool *sp = &pool_of_status_slot[b->slot];
 
+		/* the change count first: it decides for nearly every backend */
 		cached = sp->pool;
-		if (cached >= 0 && cached < po_max_pools && local_pools[cached].in_use)
-		{
-			if (b->changecount >= 0 &&
-				b->changecount == sp->changecount &&
-				local_pools[cached].epoch == sp->epoch)
-				return cached;
-		}
-		else
+		if (b->changecount == sp->changecount && b->changecount >= 0 &&
+			cached >= 0 && cached < po_max_pools &&
+			local_pools[cached].in_use && local_pools[cached].epoch == sp->epoch)
+			return cached;
+		if (cached < 0 || cached >= po_max_pools || !local_pools[cached].in_use)
 			cached = -1;
 	}
 
@@ -548,17 +541,19 @@ finish_pools(TimestampTz now, PoServerSample *server)
 }
 
 /*
- * Group client backends into pools and compute the server figures.
- * Returns the number of new connections counted in this sample.
+ * Group client backends into pools and compute the server figures, from
+ * the entries of backends listed in live (po_sample_backends()).  Returns
+ * the number of new connections counted in this sample.
  */
 int64
-po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
-			   PoServerSample *server)
+po_pools_build(PoBackend *backends, const int *live, int nlive,
+			   TimestampTz now, PoServerSample *server)
 {
 	bool		any_pending;
 	int			n;
 	int			nb = 0;
 	int			i;
+	int			j;
 
 	ensure_local_state();
 	for (i = po_pool_slot_first(pool_high); i < po_pool_slots();
@@ -576,11 +571,14 @@ po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
 
 	/* entries only leave pending in the loop: once none, none */
 	any_pending = po_pending_any();
-	n = Min(nbackends, MaxBackends);	/* busy_list's size */
+	n = Min(nlive, MaxBackends);	/* busy_list's size */
 	nsessions = 0;
-	for (i = 0; i < n; i++)
+	for (j = 0; j < n; j++)
 	{
-		PoBackend  *b = &backends[i];
+		PoBackend  *b;
+
+		i = live[j];
+		b = &backends[i];
 
 		if (count_backend_type(b, server) &&
 			count_client(b, server, now, any_pending))

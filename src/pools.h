@@ -28,7 +28,7 @@ extern void po_pools_add_connection(const PoIntakeRecord *rec);
 extern int	po_pools_slot_of_names(const char *datname, const char *usename,
 								   const PoAddr *addr, const char *appname,
 								   TimestampTz now, PoPoolKey *key);
-extern int64 po_pools_build(PoBackend *backends, int nbackends, TimestampTz now,
-							PoServerSample *server);
+extern int64 po_pools_build(PoBackend *backends, const int *live, int nlive,
+							TimestampTz now, PoServerSample *server);
 
 #endif							/* PO_POOLS_H */

@@ -41,7 +41,12 @@
 StaticAssertDecl(offsetof(PoBackend, query_id) == 64,
 				 "what every sample reads of a PoBackend fills its first 64 bytes");
 
-/* How many status slots ahead read_in_place() prefetches. */
+/*
+ * How many status slots ahead read_in_place() starts loading a slot's
+ * lines (status entry, PoBackend, PGPROC wait event): the loads of a scan
+ * are independent cache misses, lines other processes write, and started
+ * early they overlap rather than queue.
+ */
 #define PO_PREFETCH_AHEAD	8
 
 /* The shared backend status array, when attached. */
@@ -172,6 +177,15 @@ static PoBackend *slot_copy = NULL;
 static int *slot_cc = NULL;
 
 /*
+ * Whether each slot_copy entry holds a backend (its pid > 0), and the
+ * slots that do, in order: a sample touches an empty slot's status entry,
+ * not its slot_copy entry, and the steps after the read walk the list.
+ */
+static uint8 *slot_live = NULL;
+static int *live_list = NULL;
+static int	nlive = 0;
+
+/*
  * The PGPROC of each status slot, remembered across samples so that a
  * steady server costs one PGPROC read per backend rather than a scan of
  * every PGPROC.  An entry is trusted only while its pid matches; any miss
@@ -232,9 +246,9 @@ static PGPROC **proc_checked = NULL;
  * bytes of b (xmin is read only by po_read_xmin()).
  */
 static inline void
-join_proc(PoBackend *b, bool *rebuilt)
+join_proc(PoBackend *b, PGPROC **checked, bool *rebuilt)
 {
-	PGPROC	   *proc = proc_checked[b->slot];
+	PGPROC	   *proc = checked[b->slot];
 
 	b->pool = -1;
 	if (proc == NULL)
@@ -246,7 +260,7 @@ join_proc(PoBackend *b, bool *rebuilt)
 		proc = proc_for(b, rebuilt);
 		if (proc == NULL)
 			return;
-		proc_checked[b->slot] = proc;
+		checked[b->slot] = proc;
 	}
 	copy_proc(proc, &b->wait_event_info, &b->lock_wait_start);
 }
@@ -269,48 +283,72 @@ mark_empty(PoBackend *b, int slot)
  * last sample has not changed, so its entry is kept as it is, and only
  * the PGPROC fields of a backend that is not idle are read again.
  */
+/* Allocate read_in_place()'s per-slot arrays: every slot empty. */
+static void
+alloc_slots(int nslots)
+{
+	int			i;
+
+	slot_copy = MemoryContextAlloc(TopMemoryContext, sizeof(PoBackend) * nslots);
+	for (i = 0; i < nslots; i++)
+		mark_empty(&slot_copy[i], i);
+	slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
+	memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
+	proc_checked = MemoryContextAllocZero(TopMemoryContext,
+										  sizeof(PGPROC *) * nslots);
+	slot_live = MemoryContextAllocZero(TopMemoryContext, nslots);
+	live_list = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
+}
+
 static int
 read_in_place(PoBackend **result)
 {
 	int			nslots = MaxBackends;
 	bool		rebuilt = false;
+	int			n = 0;
 	int			i;
 
+	/*
+	 * The arrays in locals: pg_read_barrier() is a compiler barrier too, and
+	 * would make every global be loaded again for every slot.
+	 */
+	volatile PgBackendStatus *arr = status_array;
+	PoBackend  *copy;
+	int		   *ccs;
+	PGPROC	  **checked;
+	uint8	   *live;
+	int		   *list;
+
 	if (slot_copy == NULL)
-	{
-		slot_copy = MemoryContextAlloc(TopMemoryContext,
-									   sizeof(PoBackend) * nslots);
-		for (i = 0; i < nslots; i++)
-			mark_empty(&slot_copy[i], i);
-		slot_cc = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
-		memset(slot_cc, 0xff, sizeof(int) * nslots);	/* -1: odd, never matches */
-		proc_checked = MemoryContextAllocZero(TopMemoryContext,
-											  sizeof(PGPROC *) * nslots);
-	}
+		alloc_slots(nslots);
+	copy = slot_copy;
+	ccs = slot_cc;
+	checked = proc_checked;
+	live = slot_live;
+	list = live_list;
 	for (i = 0; i < nslots; i++)
 	{
-		PoBackend  *b = &slot_copy[i];
+		PoBackend  *b = &copy[i];
 		int			cc;
 
-		/*
-		 * The loads of a scan are independent cache misses (status entries
-		 * and PGPROCs other processes write): start those of a slot a few
-		 * ahead so that they overlap rather than queue.
-		 */
+		/* independent cache misses: start a later slot's, to overlap them */
 		if (i + PO_PREFETCH_AHEAD < nslots)
 		{
 			int			j = i + PO_PREFETCH_AHEAD;
 
-			po_prefetch(&status_array[j].st_changecount);
-			po_prefetch(&slot_copy[j]);
-			if (proc_checked[j] != NULL)
-				po_prefetch(&proc_checked[j]->wait_event_info);
+			po_prefetch((const void *) &arr[j].st_changecount);
+			if (live[j])
+			{
+				po_prefetch(&copy[j]);
+				if (checked[j] != NULL)
+					po_prefetch(&checked[j]->wait_event_info);
+			}
 		}
-		cc = *((volatile int *) &status_array[i].st_changecount);
+		cc = arr[i].st_changecount;
 		pg_read_barrier();
-		if (cc == slot_cc[i] && (cc & 1) == 0)
+		if (cc == ccs[i] && (cc & 1) == 0)
 		{
-			if (b->pid <= 0)
+			if (!live[i])
 				continue;
 		}
 		else
@@ -319,21 +357,24 @@ read_in_place(PoBackend **result)
 
 			b->slot = -1;		/* set only by a consistent read */
 			valid = read_status_slot_cc(i, b, &cc);
-			slot_cc[i] = -1;
-			proc_checked[i] = NULL;
+			ccs[i] = -1;
+			checked[i] = NULL;
+			live[i] = valid;
 			if (!valid)
 			{
 				/* a consistent read of an empty slot is kept as such */
 				if (b->slot == i)
-					slot_cc[i] = cc;
+					ccs[i] = cc;
 				mark_empty(b, i);
 				continue;
 			}
-			slot_cc[i] = cc;
+			ccs[i] = cc;
 		}
-		join_proc(b, &rebuilt);
+		join_proc(b, checked, &rebuilt);
+		list[n++] = i;
 	}
-	*result = slot_copy;
+	nlive = n;
+	*result = copy;
 	return nslots;
 }
 
@@ -363,18 +404,37 @@ po_read_backends(PoBackend *out, int max)
 }
 
 /*
- * The sampler's read: *backends is set to an array of the returned count.
- * On the direct path it is one entry per status slot, read in place, and
- * a slot without a backend has pid 0 and type B_INVALID; on the snapshot
- * path it is every backend, in buf (MaxBackends entries).
+ * The sampler's read: *backends is set to an array of the returned count,
+ * *live to the indexes in it of the entries with a backend (*nlive of
+ * them, in order).  On the direct path it is one entry per status slot,
+ * read in place, and a slot without a backend has pid 0 and type
+ * B_INVALID; on the snapshot path it is every backend, in buf (MaxBackends
+ * entries).
  */
 int
-po_sample_backends(PoBackend **backends, PoBackend *buf)
+po_sample_backends(PoBackend **backends, PoBackend *buf,
+				   const int **live, int *nlive_out)
 {
+	int			n;
+	int			i;
+
 	if (use_direct())
-		return read_in_place(backends);
+	{
+		n = read_in_place(backends);
+		*live = live_list;
+		*nlive_out = nlive;
+		return n;
+	}
 	*backends = buf;
-	return po_status_read_snapshot(buf, MaxBackends);
+	n = po_status_read_snapshot(buf, MaxBackends);
+	if (live_list == NULL)
+		live_list = MemoryContextAlloc(TopMemoryContext,
+									   sizeof(int) * MaxBackends);
+	for (i = 0; i < n; i++)
+		live_list[i] = i;
+	*live = live_list;
+	*nlive_out = n;
+	return n;
 }
 
 /*

@@ -19,7 +19,8 @@
 extern bool po_status_attach(void);
 extern bool po_status_direct(void);
 extern int	po_read_backends(PoBackend *out, int max);
-extern int	po_sample_backends(PoBackend **backends, PoBackend *buf);
+extern int	po_sample_backends(PoBackend **backends, PoBackend *buf,
+							   const int **live, int *nlive);
 extern void po_read_xmin(PoBackend *b);
 extern bool po_reread_backend(const PoBackend *old, PoBackend *cur);
 extern void po_read_query(const PoBackend *be, char *buf, Size len);
