@@ -329,6 +329,8 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	int			k;
 	int			j;
 	int			m;
+	TimestampTz cutoff;
+	TimestampTz earliest;
 
 	/*
 	 * Only the session kinds that can open at all (po_past is false for a
@@ -348,6 +350,8 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 	memset(hits, 0, s->nbackends);
 	if (nkinds == 0)
 		return false;
+	/* po_past(s->now, t, min_ms), min_ms > 0, for every session at once */
+	cutoff = s->now - (int64) min_ms * 1000;
 	for (j = 0; j < s->nsessions; j++)
 	{
 		const PoBackend *b;
@@ -355,7 +359,8 @@ find_session_conditions(PoSample *s, const int *open_ms, uint8 *hits,
 		i = s->sessions[j];
 		b = &s->backends[i];
 		Assert(b->type == B_BACKEND && po_session_kinds_possible(b));
-		if (!po_past(s->now, po_session_earliest_since(b), min_ms))
+		earliest = po_session_earliest_since(b);
+		if (earliest == 0 || earliest > cutoff)
 			continue;
 		for (m = 0; m < nkinds; m++)
 		{

@@ -402,7 +402,7 @@ pool_of(const PoBackend *b, TimestampTz now)
 	PoPoolKey	key;
 	int			cached = -1;
 	int			slot;
-	bool		have_slot = b->slot >= 0 && b->slot < MaxBackends;
+	bool		have_slot = (unsigned) b->slot < (unsigned) MaxBackends;
 
 	if (have_slot)
 	{
@@ -411,9 +411,13 @@ pool_of(const PoBackend *b, TimestampTz now)
 		/* the change count first: it decides for nearly every backend */
 		cached = sp->pool;
 		if (b->changecount == sp->changecount && b->changecount >= 0 &&
-			cached >= 0 && cached < po_max_pools &&
-			local_pools[cached].in_use && local_pools[cached].epoch == sp->epoch)
-			return cached;
+			(unsigned) cached < (unsigned) po_max_pools)
+		{
+			const PoPool *p = &local_pools[cached];
+
+			if (p->in_use && p->epoch == sp->epoch)
+				return cached;
+		}
 		if (cached < 0 || cached >= po_max_pools || !local_pools[cached].in_use)
 			cached = -1;
 	}
@@ -441,13 +445,12 @@ pool_of(const PoBackend *b, TimestampTz now)
 }
 
 /*
- * Add one client backend to its pool and to the server figures.
- * any_pending: some connection may still wait for its first sample.
- * Returns whether it is busy (running, or idle in a transaction).
+ * Add one client backend to its pool.  any_pending: some connection may
+ * still wait for its first sample.  Returns whether it is busy (running,
+ * or idle in a transaction).
  */
 static bool
-count_client(PoBackend *b, PoServerSample *server, TimestampTz now,
-			 bool any_pending)
+count_client(PoBackend *b, TimestampTz now, bool any_pending)
 {
 	PoPool	   *p;
 	bool		busy = false;
@@ -459,32 +462,24 @@ count_client(PoBackend *b, PoServerSample *server, TimestampTz now,
 	if (any_pending && po_pending_claim(b->pid, b->backend_start))
 		count_new_connection(b->pool);
 
+	/* the server's figures are the pools' sums (finish_pools()) */
 	p->connections++;
-	server->client_connections++;
 	if (b->state == STATE_IDLE)
-	{
 		p->idle++;
-		server->idle++;
-	}
 	else if (po_state_is_idle_in_xact(b->state))
 	{
 		p->idle_in_xact++;
-		server->idle_in_xact++;
 		keep_oldest(&p->oldest_iit_start, b->state_change);
 		busy = true;
 	}
 	else if (po_state_is_running(b->state))
 	{
 		p->active++;
-		server->active++;
 		keep_oldest(&p->oldest_query_start, b->query_start);
 		busy = true;
 	}
 	if (po_wait_is_lock(b->wait_event_info))
-	{
 		p->waiting++;
-		server->waiting++;
-	}
 	keep_oldest(&p->oldest_xact_start, b->xact_start);
 	return busy;
 }
@@ -505,6 +500,13 @@ finish_pools(TimestampTz now, PoServerSample *server)
 
 		if (!p->in_use)
 			continue;
+
+		/* every client backend counted is in one pool in use */
+		server->client_connections += p->connections;
+		server->idle += p->idle;
+		server->idle_in_xact += p->idle_in_xact;
+		server->active += p->active;
+		server->waiting += p->waiting;
 
 		p->present = p->connections > 0 || p->new_conn_sample > 0;
 		if (p->present)
@@ -581,7 +583,7 @@ po_pools_build(PoBackend *backends, const int *live, int nlive,
 		b = &backends[i];
 
 		if (count_backend_type(b, server) &&
-			count_client(b, server, now, any_pending))
+			count_client(b, now, any_pending))
 			busy_list[nb++] = i;
 		if (b->type == B_BACKEND && po_session_kinds_possible(b))
 			session_list[nsessions++] = i;

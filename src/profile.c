@@ -215,7 +215,7 @@ note_same(const PoBackend *b, uint64 tag_pool, uint8 state)
 	PoProfilePending *p;
 	int32		idx;
 
-	if (b->slot < 0 || b->slot >= ncache)
+	if ((unsigned) b->slot >= (unsigned) ncache)
 		return false;
 	c = &cache[b->slot];
 	if (!c->valid || !tag_is(&c->tag, b, tag_pool, state))
@@ -329,7 +329,7 @@ po_profile_note_sample(const PoBackend *backends, const int *busy, int nbusy,
 		uint64		tag_pool;
 		uint8		state;
 
-		if (b->pool < 0 || b->pool > overflow_slot)
+		if ((unsigned) b->pool > (unsigned) overflow_slot)
 			continue;
 		state = profile_state_of(b->state);
 		if (state == PO_PROFILE_STATE_NONE)
