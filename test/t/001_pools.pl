@@ -251,24 +251,19 @@ is( $mon->query_safe(
 # (A changed status entry of the same backend keeps the address it had,
 # without reading it again; a new backend in the slot must not keep it.)
 #
+my $po_tcp_sql = q{
+SELECT coalesce(client_addr::text, 'local'), connections
+  FROM pool_observer.pools WHERE application_name = 'po_tcp'};
 for my $round (1 .. 2)
 {
 	$unix->quit;
 	my $tcp2 = session($node, app => 'po_tcp', tcp => 1);
-	is( poll_sample(
-			$mon, q{
-SELECT coalesce(client_addr::text, 'local'), connections
-  FROM pool_observer.pools WHERE application_name = 'po_tcp'},
-			'127.0.0.1/32|1'),
+	is(poll_sample($mon, $po_tcp_sql, '127.0.0.1/32|1'),
 		'127.0.0.1/32|1',
 		"round $round: a TCP session after a socket one has its own address");
 	$tcp2->quit;
 	$unix = session($node, app => 'po_tcp');
-	is( poll_sample(
-			$mon, q{
-SELECT coalesce(client_addr::text, 'local'), connections
-  FROM pool_observer.pools WHERE application_name = 'po_tcp'},
-			'local|1'),
+	is(poll_sample($mon, $po_tcp_sql, 'local|1'),
 		'local|1',
 		"round $round: a socket session after a TCP one has no address");
 }
