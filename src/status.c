@@ -341,7 +341,10 @@ read_in_place(PoBackend **result)
 			{
 				po_prefetch(&copy[j]);
 				if (checked[j] != NULL)
+				{
 					po_prefetch(&checked[j]->wait_event_info);
+					po_prefetch(&checked[j]->waitStart);
+				}
 			}
 		}
 		cc = arr[i].st_changecount;

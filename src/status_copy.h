@@ -63,23 +63,18 @@ copy_status(volatile PgBackendStatus *be, PoBackend *b)
 static inline void
 copy_proc(PGPROC *proc, uint32 *wei, TimestampTz *lock_wait_start)
 {
-	uint32		w = *((volatile uint32 *) &proc->wait_event_info);
-	uint32		class = w & 0xFF000000;
-
-	*wei = w;
+	*wei = *((volatile uint32 *) &proc->wait_event_info);
 
 	/*
 	 * Set while the backend is in the lock's wait queue (ProcSleep() sets
 	 * it before it first waits, ProcWakeup() and RemoveFromWaitQueue()
-	 * clear it), even in the moments its wait event is cleared or is an
-	 * LWLock's: handling an interrupt or running the deadlock check between
-	 * two waits.  In any other wait it is not in a lock's queue, and the
-	 * line holding waitStart is not read.
+	 * clear it), whatever its wait event says at the moment: cleared, or
+	 * another wait's, while it handles an interrupt, runs the deadlock
+	 * check or logs that it is still waiting between two waits.  So it is
+	 * read in every wait (a sample that skipped it outside Lock and LWLock
+	 * waits split one lock wait into two episodes on 19).
 	 */
-	if (class == 0 || class == PG_WAIT_LOCK || class == PG_WAIT_LWLOCK)
-		*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
-	else
-		*lock_wait_start = 0;
+	*lock_wait_start = (TimestampTz) pg_atomic_read_u64(&proc->waitStart);
 }
 
 /* status_snapshot.c */
