@@ -408,18 +408,13 @@ pool_of(const PoBackend *b, TimestampTz now)
 	{
 		const PoSlotPool *sp = &pool_of_status_slot[b->slot];
 
-		/* the change count first: it decides for nearly every backend */
 		cached = sp->pool;
-		if (b->changecount == sp->changecount && b->changecount >= 0 &&
-			(unsigned) cached < (unsigned) po_max_pools)
-		{
-			const PoPool *p = &local_pools[cached];
-
-			if (p->in_use && p->epoch == sp->epoch)
-				return cached;
-		}
-		if (cached < 0 || cached >= po_max_pools || !local_pools[cached].in_use)
+		if ((unsigned) cached >= (unsigned) po_max_pools ||
+			!local_pools[cached].in_use)
 			cached = -1;
+		else if (b->changecount >= 0 && b->changecount == sp->changecount &&
+				 local_pools[cached].epoch == sp->epoch)
+			return cached;
 	}
 
 	/* b->appname is zero-padded (status.c): no strlcpy needed */

@@ -43,7 +43,8 @@ StaticAssertDecl(offsetof(PoBackend, query_id) == 64,
 
 /*
  * How many status slots ahead read_in_place() starts loading a slot's
- * lines (status entry, PoBackend, PGPROC wait event): the loads of a scan
+ * lines (status entry, PoBackend, PGPROC wait event and waitStart): the
+ * loads of a scan
  * are independent cache misses, lines other processes write, and started
  * early they overlap rather than queue.
  */
@@ -118,7 +119,8 @@ use_direct(void)
 /*
  * Read one entry of the shared status array consistently.  Returns false if
  * the slot is unused.  The retry loop is bounded: an entry that keeps
- * changing under us is skipped for this sample.
+ * changing under us is skipped for this sample.  b must hold the slot's
+ * last consistent copy, or have pid 0 (then everything is read).
  */
 static bool
 read_status_slot_cc(int slot, PoBackend *b, int *cc)
@@ -276,13 +278,6 @@ mark_empty(PoBackend *b, int slot)
 	b->changecount = -1;
 }
 
-/*
- * The direct path, in place: slot_copy, one entry per status slot, is
- * brought up to date and is the result (an empty slot has pid 0 and type
- * B_INVALID).  A status entry whose change count has not moved since the
- * last sample has not changed, so its entry is kept as it is, and only
- * the PGPROC fields of a backend that is not idle are read again.
- */
 /* Allocate read_in_place()'s per-slot arrays: every slot empty. */
 static void
 alloc_slots(int nslots)
@@ -300,6 +295,13 @@ alloc_slots(int nslots)
 	live_list = MemoryContextAlloc(TopMemoryContext, sizeof(int) * nslots);
 }
 
+/*
+ * The direct path, in place: slot_copy, one entry per status slot, is
+ * brought up to date and is the result (an empty slot has pid 0 and type
+ * B_INVALID).  A status entry whose change count has not moved since the
+ * last sample has not changed, so its entry is kept as it is, and only
+ * the PGPROC fields of a backend that is not idle are read again.
+ */
 static int
 read_in_place(PoBackend **result)
 {
