@@ -12,7 +12,9 @@
 # background; making them is network- and disk-bound, the tests CPU-bound.
 #
 # Each version's own summary is kept; then a matrix summary, one line per
-# version with its counts and time; the last line counts them all, exactly
+# version with its counts and time and, under a version that failed, what
+# failed (its failing steps, files and assertions, at most 16 lines); the
+# last line counts them all, exactly
 # "N passed, N failed" (", N skipped" appended when some were skipped).  A
 # version whose chroot cannot be made (no network to the archive, ...)
 # counts as one skipped, with the reason.  Exit status non-zero when
@@ -217,6 +219,24 @@ run_one() {
 	local minor
 	minor="$(sed -n 's/^pg[0-9]*| .*PostgreSQL \([0-9][0-9.a-z~]*\) (.*sampling path: \([a-z]*\).*/\1, \2/p' "$log" | head -n 1)"
 	LINES+=("$(printf 'PostgreSQL %-3s %-15s %s (%ss)%s' "$v" "$w" "$counts" "$secs" "${minor:+  [$minor]}")")
+	if [ "$f" -gt 0 ]; then failure_digest "$log"; fi
+}
+
+# failure_digest LOG: what failed in a version's run, a few lines under its
+# summary line, so that the end of the output names it: the summary lines
+# that failed, prove's failing files and assertions, pg_regress's "not ok".
+failure_digest() {
+	local line
+	while IFS= read -r line; do
+		LINES+=("    ${line}")
+	done < <(sed -n -e 's/^pg[0-9]*| //' \
+		-e '/^\(regress\|tap\|lint\|build\|deps\|scripts\) .*\([1-9][0-9]* failed\|FAIL\|not run\)/p' \
+		-e '/^ *test\/scripts\/.* FAIL/p' \
+		-e '/^#   Failed test /p' \
+		-e '/^#   at .* line [0-9]*\.$/p' \
+		-e '/^# *\(got\|expected\):/p' \
+		-e '/(Wstat: [0-9]*.*Failed: [0-9]*)$/p' \
+		-e '/^not ok /p' "$1" | head -n 16)
 }
 
 PO_CHROOT_CACHE_DIR="${PO_CHROOT_CACHE:-/var/cache/pool_observer}"
