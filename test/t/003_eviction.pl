@@ -88,11 +88,12 @@ is(poll_sample($mon, $pools_sql, 'po_ev_c=1 po_ev_d=1 | overflow 1'),
 	'po_ev_c=1 po_ev_d=1 | overflow 1',
 	'the table is full again: the next application goes into the overflow row'
 );
-is( $mon->query_safe(
-		q{SELECT sum(connections) FROM pool_observer.pools}),
-	$mon->query_safe(
-		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'}
-	),
+is( poll_sample(
+		$mon, q{
+SELECT (SELECT sum(connections) FROM pool_observer.pools) =
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')},
+		't'),
+	't',
 	'every client backend is counted once');
 
 $_->quit foreach ($c, $d, $e, $mon);

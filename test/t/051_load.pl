@@ -23,6 +23,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(usleep time);
+use FindBin;
+use lib "$FindBin::RealBin/../lib";
+use PoTest;
 
 my $n_idle = 300;
 my $n_churn = 4;
@@ -168,15 +171,15 @@ cmp_ok($ctx1 - $ctx0, '<', 1024 * 1024,
 	"worker memory contexts flat under load ($ctx0 -> $ctx1 bytes)");
 is(mon('SELECT pid FROM pool_observer.worker'), $wpid, 'same sampler throughout');
 
-# Churn stopped: the latest sample adds up exactly.
-mon('SELECT pool_observer.sample_now()');
-is( mon(
-		q{
+# Churn stopped: a sample adds up exactly (polled: the backends of the
+# last -C connections may still be exiting).
+is( poll_sample(
+		$monitor, q{
 SELECT (SELECT sum(connections) FROM pool_observer.pools) =
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')
    AND (SELECT connections FROM pool_observer.health) =
-       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')}
-	),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')},
+		't'),
 	't',
 	'pools and health add up to the client backends');
 is( mon(

@@ -160,16 +160,18 @@ ok( $standby->poll_query_until(
 #
 # Views and health.
 #
-$standby->safe_psql('postgres', 'SELECT pool_observer.sample_now()');
-is( $standby->safe_psql(
-		'postgres', q{
+# The sample and the count in one connection, polled: the backends of
+# earlier connections exit asynchronously.
+is( poll_sample(
+		$standby, q{
 SELECT (SELECT status <> 'critical' AND worker_running FROM pool_observer.health),
        (SELECT count(*) > 0 FROM pool_observer.pool_history),
        (SELECT count(*) > 0 FROM pool_observer.server_history),
        (SELECT count(*) > 0 FROM pool_observer.sessions),
        (SELECT sum(connections) FROM pool_observer.pools) =
        (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
-       (SELECT events_total > 0 AND actions_taken >= 3 FROM pool_observer.worker)}),
+       (SELECT events_total > 0 AND actions_taken >= 3 FROM pool_observer.worker)},
+		't|t|t|t|t|t'),
 	't|t|t|t|t|t',
 	'standby: every view works');
 is( $primary->safe_psql(
