@@ -20,8 +20,8 @@ use Scalar::Util qw(blessed);
 use Time::HiRes qw(time usleep);
 
 our @EXPORT = qw(session open_session leak drop_session run_in start_in
-  poll_sample poll_plain set_conf worker_row log_count write_file
-  wait_until);
+  poll_sample poll_plain pools_add_up set_conf worker_row log_count
+  write_file wait_until);
 
 # A psql session in the background on $node.  %o:
 #   app       application_name (default: the test's PGAPPNAME)
@@ -143,6 +143,20 @@ sub poll_sample
 	return poll_plain($on,
 		"SELECT pool_observer.sample_now() \\g /dev/null\n$sql",
 		$expected, $secs);
+}
+
+# Whether a sample's pools add up to pg_stat_activity's client backends:
+# 't', polled as poll_sample() does ($secs, default 30), since the backend
+# of an earlier connection may still be exiting (in the sample and gone
+# from the count, or the other way round); 'f' if they never agreed.
+sub pools_add_up
+{
+	my ($on, $secs) = @_;
+	return poll_sample(
+		$on, q{
+SELECT (SELECT coalesce(sum(connections), 0) FROM pool_observer.pools) =
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')},
+		't', $secs);
 }
 
 # Append settings to postgresql.conf and reload; return once $mon sees the

@@ -327,14 +327,7 @@ is( $node->safe_psql(
 		q{SELECT count(*) FROM pool_observer.pools WHERE application_name = 'leak_crash'}),
 	0,
 	'SIGKILL: no pool from before the crash');
-# (polled: the backend of an earlier psql may still be exiting)
-is( poll_sample(
-		$node, q{
-SELECT (SELECT sum(connections) FROM pool_observer.pools) =
-       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')},
-		't'),
-	't',
-	'SIGKILL: pools add up to the client backends');
+is(pools_add_up($node), 't', 'SIGKILL: pools add up to the client backends');
 is( $node->safe_psql(
 		'postgres',
 		q{SELECT status <> 'critical' AND worker_running FROM pool_observer.health}),
