@@ -592,6 +592,15 @@ def pools_for(n):
     return max(1, min(50, n // 20))
 
 
+def worker_us(sess):
+    """The sampler's samples so far and their summed duration in µs (worker view:
+    samples x sample_us_avg), i.e. the time spent inside samples, without the sleep
+    and the wake-up between them."""
+    v = sess.val("SELECT samples, samples * sample_us_avg FROM pool_observer.worker")
+    n, us = v.split("|")
+    return int(n), float(us or 0)
+
+
 def phase_cpu(R, cl):
     check_deadline("cpu")
     sleepers = {100: Sleeper(100), 10: Sleeper(10)}
@@ -648,7 +657,7 @@ def phase_cpu(R, cl):
                                                           "pool_observer.profile": prof}))
                         time.sleep(0.5)
                         sl = sleepers[interval]
-                        s0 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+                        s0, u0 = worker_us(sess)
                         t0 = time.monotonic()
                         c0 = cpu_ns(wpid)
                         g0 = cpu_ns(gpid) if gpid else 0
@@ -660,11 +669,12 @@ def phase_cpu(R, cl):
                         gv1 = vcsw(gpid) if gpid else 0
                         c1 = cpu_ns(wpid)
                         t1 = time.monotonic()
-                        s1 = int(sess.val("SELECT samples FROM pool_observer.worker"))
+                        s1, u1 = worker_us(sess)
                         dt = t1 - t0
                         row = {"conns": n, "state": state, "round": r, "interval": interval,
                                "profile": prof, "backends": nb, "dt": dt,
                                "po_cpu_ns": c1 - c0, "po_passes": s1 - s0,
+                               "po_in_sample_us": u1 - u0,
                                "floor_cpu_ns": f1[0] - f0[0], "floor_wakeups": f1[1] - f0[1]}
                         if gpid:
                             # each pass ends in one sleep: neither figure
@@ -1199,11 +1209,14 @@ def report(R):
           "pool_observer at 10 ms alternates `pool_observer.profile` on / off (reload), order "
           "swapped every round; pg_wait_sampling (its defaults: profile and history, 10 ms) is "
           "measured in every window. Ratios are per round (on and off windows are adjacent; "
-          "on / pg_wait_sampling is within one window), min / median / max." %
+          "on / pg_wait_sampling is within one window), min / median / max. \"in the "
+          "sample\" is the part of pool_observer's pass (profile on) spent inside the sample "
+          "itself (worker view: samples x sample_us_avg, wall time), the rest being the "
+          "sleep's wake-up and the loop around it." %
           "/".join(str(max(1, pools_for(n) // 2)) for n in PROFILE_CONNS))
         P("")
-        P("| conns | pool_observer profile on µs/pass | profile off µs/pass | pg_wait_sampling µs/pass | on / off | on / pg_wait_sampling | wake-up floor µs |")
-        P("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        P("| conns | pool_observer profile on µs/pass | of which in the sample | profile off µs/pass | pg_wait_sampling µs/pass | on / off | on / pg_wait_sampling | wake-up floor µs |")
+        P("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in PROFILE_CONNS:
             w = [x for x in hw if x["conns"] == n]
             if not w:
@@ -1216,12 +1229,15 @@ def report(R):
             r_pg = [pp(a) / gp(a) for a in on if "pgws_cpu_ns" in a and a["pgws_cpu_ns"] > 0]
             g = [gp(x) for x in w if "pgws_cpu_ns" in x]
             fl = [x["floor_cpu_ns"] / 1e3 / x["floor_wakeups"] for x in w if x["floor_wakeups"]]
-            P("| %d | %s | %s | %s | %s | %s | %.0f |" % (
-                n, mmm([pp(x) for x in on]), mmm([pp(x) for x in off]), mmm(g),
+            ins = [x["po_in_sample_us"] / x["po_passes"] for x in on if "po_in_sample_us" in x]
+            P("| %d | %s | %s | %s | %s | %s | %s | %.0f |" % (
+                n, mmm([pp(x) for x in on]), mmm(ins) if ins else "-",
+                mmm([pp(x) for x in off]), mmm(g),
                 mmm(r_onoff, "%.2f"), mmm(r_pg, "%.2f"), med(fl)))
             summary[("prof", n)] = {"on_off": r_onoff, "on_pgws": r_pg,
                                     "on": med([pp(x) for x in on]),
-                                    "off": med([pp(x) for x in off]), "pgws": med(g)}
+                                    "off": med([pp(x) for x in off]), "pgws": med(g),
+                                    "in_sample": med(ins) if ins else None}
         P("")
 
     # ---- connect time (issue 14)
