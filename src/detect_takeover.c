@@ -44,7 +44,7 @@ po_detect_take_over(void)
 	PoEvent    *to_end = NULL;
 	int			nend = 0;
 	int			maxend = 0;
-	int			pos = 0;
+	PoEventsRead r = PO_EVENTS_READ_INIT;
 	int			i;
 
 	/*
@@ -52,9 +52,9 @@ po_detect_take_over(void)
 	 * the episode table outside it: a hash insert may allocate (and fail),
 	 * which must never happen with the lock held.
 	 */
-	while (pos < po_max_events)
+	while (!po_events_read_done(&r))
 	{
-		int			n = po_events_copy_chunk(&pos, chunk, PO_TAKE_OVER_CHUNK);
+		int			n = po_events_copy_chunk(&r, chunk, PO_TAKE_OVER_CHUNK);
 
 		for (i = 0; i < n; i++)
 		{

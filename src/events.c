@@ -121,35 +121,50 @@ po_event_update_locked(const PoEvent *ev)
 		memcpy(slot, ev, sizeof(PoEvent));
 }
 
+/* The oldest id the ring can still hold.  Caller holds the lock. */
+static uint64
+oldest_id_locked(void)
+{
+	uint64		next = ring->next_event_id;
+
+	return next > (uint64) po_max_events ? next - po_max_events : 1;
+}
+
 /*
- * Copy the next chunk of the ring, oldest first, into buf (at most max
- * rows, used slots only).  *pos counts the slots visited, from 0; the
- * lock is taken shared for one chunk only, so a reader never holds up the
- * sampler for long however large max_events is.  Returns the rows copied;
- * *pos == max_events when the whole ring was visited.
+ * Copy the next chunk of a read of the ring, oldest first, into buf: the
+ * events with the next (at most) max ids.  The read goes by id, not by
+ * slot, from the oldest event to the newest one there was when it started:
+ * events inserted meanwhile move the ring's oldest slot, and a read by
+ * slot position would then skip the oldest events.  Ids overwritten
+ * meanwhile are gone, and skipped; so is an id whose slot reset() cleared.
+ * The lock is taken shared for one chunk only, so a reader never holds up
+ * the sampler for long however large max_events is; a read visits at most
+ * max_events ids.  Returns the rows copied.
  */
 int
-po_events_copy_chunk(int *pos, PoEvent *buf, int max)
+po_events_copy_chunk(PoEventsRead *r, PoEvent *buf, int max)
 {
 	int			n = 0;
-	int			start;
-	int			first;
-	int			len;
-	int			i;
+	int			visited;
 
-	if (*pos >= po_max_events)
+	if (po_events_read_done(r))
 		return 0;
 	po_lock_shared();
-	/* the oldest slot is the one the next event will take */
-	start = (int) ((ring->next_event_id - 1) % po_max_events);
-	first = (start + *pos) % po_max_events;
-	len = Min(max, po_max_events - *pos);
-	len = Min(len, po_max_events - first);	/* do not wrap in one copy */
-	for (i = 0; i < len; i++)
-		if (po_events[first + i].id != 0)
-			memcpy(&buf[n++], &po_events[first + i], sizeof(PoEvent));
+	if (r->next_id == 0)
+	{
+		r->end_id = ring->next_event_id - 1;
+		r->next_id = oldest_id_locked();
+	}
+	r->next_id = Max(r->next_id, oldest_id_locked());
+	for (visited = 0; visited < max && r->next_id <= r->end_id; visited++)
+	{
+		const PoEvent *ev = &po_events[(r->next_id - 1) % po_max_events];
+
+		if (ev->id == r->next_id)
+			memcpy(&buf[n++], ev, sizeof(PoEvent));
+		r->next_id++;
+	}
 	po_unlock_shared();
-	*pos += len;
 	return n;
 }
 

@@ -76,7 +76,21 @@ extern void po_events_clear_locked(void);
 extern uint64 po_event_insert_locked(PoEvent *ev);
 extern void po_event_update_locked(const PoEvent *ev);
 extern uint64 po_events_next_id_locked(void);
-extern int	po_events_copy_chunk(int *pos, PoEvent *buf, int max);
+
+/*
+ * A read of the ring, a chunk at a time: the ids it has left to visit.
+ * Start from PO_EVENTS_READ_INIT; the read is done when next_id > end_id.
+ */
+typedef struct PoEventsRead
+{
+	uint64		next_id;		/* 0: not started */
+	uint64		end_id;			/* the newest id when the read started */
+} PoEventsRead;
+
+#define PO_EVENTS_READ_INIT {0, 0}
+#define po_events_read_done(r)	((r)->next_id != 0 && (r)->next_id > (r)->end_id)
+
+extern int	po_events_copy_chunk(PoEventsRead *r, PoEvent *buf, int max);
 extern int	po_events_count_used(void);
 
 /* The events section of the state file (see persist.c). */

@@ -91,15 +91,15 @@ po_events_1_0(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PoEvent    *chunk;
-	int			pos = 0;
+	PoEventsRead r = PO_EVENTS_READ_INIT;
 
 	po_require_loaded();
 	po_init_srf(fcinfo);
 
 	chunk = palloc(sizeof(PoEvent) * PO_EVENTS_CHUNK);
-	while (pos < po_max_events)
+	while (!po_events_read_done(&r))
 	{
-		int			n = po_events_copy_chunk(&pos, chunk, PO_EVENTS_CHUNK);
+		int			n = po_events_copy_chunk(&r, chunk, PO_EVENTS_CHUNK);
 		int			i;
 
 		for (i = 0; i < n; i++)
