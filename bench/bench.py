@@ -82,6 +82,12 @@ if not HAVE_PGWS and not PGWS_NOTE:
     PGWS_NOTE = "pg_wait_sampling is not installed (%s/pg_wait_sampling.so missing)" % PKGLIBDIR
 HAVE_VALGRIND = shutil.which("valgrind") is not None
 
+# The empty-pass background worker (bench/empty_pass), built by run.sh into
+# BENCH_TMP: a bgworker that wakes every 10 ms and does nothing else.
+HAVE_EMPTY = env("BENCH_EMPTY_PASS", "1") == "1" and os.path.exists(
+    os.path.join(TMP, "empty_pass.so"))
+EMPTY_PERIOD_MS = 10
+
 PGWS_PERIOD_MS = 10     # pg_wait_sampling defaults: profile_period = history_period = 10 ms
 T0 = time.time()
 STARTED = []            # Popen objects to stop on exit
@@ -612,6 +618,9 @@ def phase_cpu(R, cl):
             settings = {"shared_preload_libraries": libs,
                         "max_connections": max(100, n + 100),
                         "pool_observer.sample_interval": 100}
+            if HAVE_EMPTY:
+                settings["shared_preload_libraries"] += ",empty_pass"
+                settings["dynamic_library_path"] = "%s:$libdir" % TMP
             cl.start(settings)
             sess = Session(cl)
             sess.q("CREATE EXTENSION IF NOT EXISTS pool_observer")
@@ -645,6 +654,11 @@ def phase_cpu(R, cl):
                     v = sess.val("SELECT pid FROM pg_stat_activity WHERE backend_type = "
                                  "'pg_wait_sampling collector'")
                     gpid = int(v) if v else None
+                epid = None
+                if HAVE_EMPTY:
+                    v = sess.val("SELECT pid FROM pg_stat_activity WHERE backend_type = "
+                                 "'empty pass'")
+                    epid = int(v) if v else None
                 nb = int(sess.val("SELECT count(*) FROM pg_stat_activity"))
                 for r in range(ROUNDS):
                     if state == "half":     # profile on / off at 10 ms, order alternating
@@ -662,11 +676,13 @@ def phase_cpu(R, cl):
                         c0 = cpu_ns(wpid)
                         g0 = cpu_ns(gpid) if gpid else 0
                         gv0 = vcsw(gpid) if gpid else 0
+                        e0 = (cpu_ns(epid), vcsw(epid)) if epid else (0, 0)
                         f0 = sl.snap()
                         time.sleep(SECONDS)
                         f1 = sl.snap()
                         g1 = cpu_ns(gpid) if gpid else 0
                         gv1 = vcsw(gpid) if gpid else 0
+                        e1 = (cpu_ns(epid), vcsw(epid)) if epid else (0, 0)
                         c1 = cpu_ns(wpid)
                         t1 = time.monotonic()
                         s1, u1 = worker_us(sess)
@@ -685,6 +701,12 @@ def phase_cpu(R, cl):
                                         "pgws_passes": min(nominal, slept) if slept > 0
                                         else nominal,
                                         "pgws_wakeups": slept})
+                        if epid:
+                            nominal = dt * 1000.0 / EMPTY_PERIOD_MS
+                            slept = e1[1] - e0[1]
+                            row.update({"empty_cpu_ns": e1[0] - e0[0],
+                                        "empty_passes": min(nominal, slept) if slept > 0
+                                        else nominal})
                         R["cpu"].append(row)
                         log("cpu n=%d %s r%d po@%dms profile %s: %.1f us/pass %.3f%% core; pgws %s; floor %.1f us"
                             % (n, state, r, interval, prof,
@@ -1212,11 +1234,15 @@ def report(R):
           "on / pg_wait_sampling is within one window), min / median / max. \"in the "
           "sample\" is the part of pool_observer's pass (profile on) spent inside the sample "
           "itself (worker view: samples x sample_us_avg, wall time), the rest being the "
-          "sleep's wake-up and the loop around it." %
+          "sleep's wake-up and the loop around it. \"empty pass\" is a background worker "
+          "that wakes every 10 ms and does nothing else (bench/empty_pass: WaitLatch, "
+          "ResetLatch, CHECK_FOR_INTERRUPTS), measured in the same windows: the floor of "
+          "any sampler that is a PostgreSQL background worker at 10 ms, and \"empty / "
+          "pg_wait_sampling\" the lowest ratio such a sampler can have." %
           "/".join(str(max(1, pools_for(n) // 2)) for n in PROFILE_CONNS))
         P("")
-        P("| conns | pool_observer profile on µs/pass | of which in the sample | profile off µs/pass | pg_wait_sampling µs/pass | on / off | on / pg_wait_sampling | wake-up floor µs |")
-        P("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        P("| conns | pool_observer profile on µs/pass | of which in the sample | profile off µs/pass | pg_wait_sampling µs/pass | on / off | on / pg_wait_sampling | empty pass µs | empty / pg_wait_sampling | wake-up floor µs |")
+        P("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in PROFILE_CONNS:
             w = [x for x in hw if x["conns"] == n]
             if not w:
@@ -1230,11 +1256,17 @@ def report(R):
             g = [gp(x) for x in w if "pgws_cpu_ns" in x]
             fl = [x["floor_cpu_ns"] / 1e3 / x["floor_wakeups"] for x in w if x["floor_wakeups"]]
             ins = [x["po_in_sample_us"] / x["po_passes"] for x in on if "po_in_sample_us" in x]
-            P("| %d | %s | %s | %s | %s | %s | %s | %.0f |" % (
+            ep = lambda x: x["empty_cpu_ns"] / 1e3 / x["empty_passes"]
+            em = [ep(x) for x in w if x.get("empty_passes")]
+            r_em = [ep(x) / gp(x) for x in w
+                    if x.get("empty_passes") and x.get("pgws_cpu_ns", 0) > 0]
+            P("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %.0f |" % (
                 n, mmm([pp(x) for x in on]), mmm(ins) if ins else "-",
                 mmm([pp(x) for x in off]), mmm(g),
-                mmm(r_onoff, "%.2f"), mmm(r_pg, "%.2f"), med(fl)))
-            summary[("prof", n)] = {"on_off": r_onoff, "on_pgws": r_pg,
+                mmm(r_onoff, "%.2f"), mmm(r_pg, "%.2f"),
+                mmm(em) if em else "-", mmm(r_em, "%.2f") if r_em else "-", med(fl)))
+            summary[("prof", n)] = {"on_off": r_onoff, "on_pgws": r_pg, "empty_pgws": r_em,
+                                    "empty": med(em) if em else None,
                                     "on": med([pp(x) for x in on]),
                                     "off": med([pp(x) for x in off]), "pgws": med(g),
                                     "in_sample": med(ins) if ins else None}
@@ -1479,6 +1511,10 @@ def report(R):
             line("issue 13: profile on ≤ 0.7x pg_wait_sampling per pass (%d conns, half busy, 10 ms)" % n,
                  "%.1f vs %.1f µs: %s (min / median / max over windows)" %
                  (pf["on"], pf["pgws"], mmm(pf["on_pgws"], "%.2fx")), med(pf["on_pgws"]) <= 0.7)
+        if pf.get("empty_pgws"):
+            line("issue 13: the floor of that ratio, an empty bgworker pass / pg_wait_sampling (%d conns)" % n,
+                 "%.1f vs %.1f µs: %s (min / median / max over windows)" %
+                 (pf["empty"], pf["pgws"], mmm(pf["empty_pgws"], "%.2fx")), None)
         if pf["on_off"]:
             line("issue 13: profile on ≤ 1.2x profile off per pass (%d conns, half busy, 10 ms)" % n,
                  "%.1f vs %.1f µs: %s (min / median / max over rounds)" %

@@ -109,6 +109,14 @@ if command -v cc >/dev/null && cc -O2 -o "$TMPD/wakeup" "$REPO/bench/wakeup.c" 2
 else
 	say "no C compiler: the wake-up floor is measured with a python sleeper"
 fi
+# the empty-pass background worker (bench/empty_pass): built here, never installed
+mkdir "$TMPD/empty_pass-src"
+cp "$REPO/bench/empty_pass/empty_pass.c" "$REPO/bench/empty_pass/Makefile" "$TMPD/empty_pass-src/"
+if make -s -C "$TMPD/empty_pass-src" PG_CONFIG="$PG_CONFIG" >"$TMPD/empty_pass-build.log" 2>&1; then
+	cp "$TMPD/empty_pass-src/empty_pass.so" "$TMPD/"
+else
+	say "the empty-pass worker did not build (see $TMPD/empty_pass-build.log): its columns are skipped"
+fi
 chown -R "$OWNER" "$TMPD"
 
 OUT=${BENCH_OUT:-}
