@@ -7,7 +7,7 @@
  * sampler keeps its pool table in local memory, with a hash from key to
  * slot; a full table sends new pools to the overflow slot.  Each status
  * slot remembers the pool slot of the backend last seen in it, so a steady
- * backend costs one key comparison instead of a hash lookup.  A new
+ * backend, in a pool or in the overflow pool, costs no key and no lookup.  A new
  * connection is counted once pending.c hands it over (see PoPendingConn).
  *
  * Layer 3.
@@ -43,10 +43,9 @@ static int	free_pool_slots = 0;
 
 /*
  * The pool of the backend last seen in each status slot: its pool slot
- * (-1: none), the epoch of that pool slot then and the status entry's
- * change count then (-1: none).  An entry is used only while the entry is
- * at that count and the pool slot at that epoch (it still holds the very
- * same key).  One array, so that a sample reads one stream of it.
+ * (-1: none), that slot's epoch then and the status entry's change count
+ * then (-1: none); used only while both still hold (pool_of()).  One
+ * array, so that a sample reads one stream of it.
  */
 typedef struct PoSlotPool
 {
@@ -88,7 +87,6 @@ static void
 ensure_local_state(void)
 {
 	HASHCTL		ctl;
-	int			i;
 
 	if (local_pools != NULL)
 		return;
@@ -115,12 +113,8 @@ ensure_local_state(void)
 	}
 	nbusy = 0;
 	nsessions = 0;
-	for (i = 0; i < MaxBackends; i++)
-	{
-		pool_of_status_slot[i].pool = -1;
-		pool_of_status_slot[i].changecount = -1;
-		pool_of_status_slot[i].epoch = 0;
-	}
+	/* pool and change count -1, an epoch no pool slot ever has */
+	memset(pool_of_status_slot, 0xff, sizeof(PoSlotPool) * MaxBackends);
 }
 
 /*
@@ -196,6 +190,24 @@ po_pools_begin_sample(void)
 	sample_new_conns = 0;
 }
 
+/*
+ * The overflow slot, marked in use.  Its epoch is new when it comes into
+ * use and whenever a pool slot is freed (finish_pools()): the backends
+ * cached in it (pool_of()) then look for a pool of their own again.
+ */
+static int
+use_overflow_slot(void)
+{
+	PoPool	   *o = &local_pools[po_overflow_slot()];
+
+	if (!o->in_use)
+	{
+		o->in_use = true;
+		o->epoch = next_epoch++;
+	}
+	return po_overflow_slot();
+}
+
 /* Find or create the pool of a key; the overflow slot when full. */
 static int
 pool_slot_for(const PoPoolKey *key, TimestampTz now)
@@ -208,21 +220,13 @@ pool_slot_for(const PoPoolKey *key, TimestampTz now)
 	if (entry != NULL)
 		return entry->slot;
 
-	if (free_pool_slots <= 0)
-	{
-		local_pools[po_overflow_slot()].in_use = true;
-		return po_overflow_slot();
-	}
-
-	for (slot = 0; slot < po_max_pools; slot++)
+	for (slot = 0; free_pool_slots > 0 && slot < po_max_pools; slot++)
 		if (!local_pools[slot].in_use)
 			break;
-	if (slot >= po_max_pools)
+	if (free_pool_slots <= 0 || slot >= po_max_pools)
 	{
-		/* cannot happen: free_pool_slots says otherwise */
-		free_pool_slots = 0;
-		local_pools[po_overflow_slot()].in_use = true;
-		return po_overflow_slot();
+		free_pool_slots = 0;	/* the second cannot happen */
+		return use_overflow_slot();
 	}
 
 	entry = hash_search(pool_hash, key, HASH_ENTER, &found);
@@ -268,8 +272,7 @@ po_pools_slot_of_names(const char *datname, const char *usename,
 	if (!OidIsValid(dbid) || !OidIsValid(roleid))
 	{
 		memset(key, 0, sizeof(PoPoolKey));
-		local_pools[po_overflow_slot()].in_use = true;
-		return po_overflow_slot();
+		return use_overflow_slot();
 	}
 	po_make_pool_key(key, dbid, roleid, addr, appname);
 	slot = pool_slot_for(key, now);
@@ -392,9 +395,9 @@ count_backend_type(const PoBackend *b, PoServerSample *server)
 
 /*
  * The pool slot of a client backend, from its status slot when unchanged:
- * without comparing keys when the status entry is at the change count it
- * was at when its pool was last found and the pool slot still holds that
- * pool (same epoch); by key otherwise.
+ * without a key when the status entry is at the change count it was at
+ * when its pool was last found and the slot is at the same epoch (the
+ * same pool; for the overflow slot, no slot freed since); by key otherwise.
  */
 static int
 pool_of(const PoBackend *b, TimestampTz now)
@@ -409,7 +412,7 @@ pool_of(const PoBackend *b, TimestampTz now)
 		const PoSlotPool *sp = &pool_of_status_slot[b->slot];
 
 		cached = sp->pool;
-		if ((unsigned) cached >= (unsigned) po_max_pools ||
+		if ((unsigned) cached > (unsigned) po_overflow_slot() ||
 			!local_pools[cached].in_use)
 			cached = -1;
 		else if (b->changecount >= 0 && b->changecount == sp->changecount &&
@@ -529,6 +532,8 @@ finish_pools(TimestampTz now, PoServerSample *server)
 			hash_search(pool_hash, &p->key, HASH_REMOVE, NULL);
 			memset(p, 0, sizeof(PoPool));
 			free_pool_slots++;
+			/* the overflow pool's backends may now get this slot */
+			local_pools[po_overflow_slot()].epoch = next_epoch++;
 		}
 		else if (p->present)
 			server->npools++;
