@@ -594,6 +594,13 @@ def phase_callgrind(R):
 # Phase 2: sampler CPU
 # ---------------------------------------------------------------------------
 
+def passes_of(dt, period_ms, slept):
+    """Passes of a process that sleeps once per pass: the smaller of the nominal
+    count (window / period) and its sleeps (voluntary context switches)."""
+    nominal = dt * 1000.0 / period_ms
+    return min(nominal, slept) if slept > 0 else nominal
+
+
 def pools_for(n):
     return max(1, min(50, n // 20))
 
@@ -695,18 +702,13 @@ def phase_cpu(R, cl):
                         if gpid:
                             # each pass ends in one sleep: neither figure
                             # is below its passes, the smaller is closer
-                            nominal = dt * 1000.0 / PGWS_PERIOD_MS
-                            slept = gv1 - gv0
                             row.update({"pgws_cpu_ns": g1 - g0,
-                                        "pgws_passes": min(nominal, slept) if slept > 0
-                                        else nominal,
-                                        "pgws_wakeups": slept})
+                                        "pgws_passes": passes_of(dt, PGWS_PERIOD_MS, gv1 - gv0),
+                                        "pgws_wakeups": gv1 - gv0})
                         if epid:
-                            nominal = dt * 1000.0 / EMPTY_PERIOD_MS
-                            slept = e1[1] - e0[1]
                             row.update({"empty_cpu_ns": e1[0] - e0[0],
-                                        "empty_passes": min(nominal, slept) if slept > 0
-                                        else nominal})
+                                        "empty_passes": passes_of(dt, EMPTY_PERIOD_MS,
+                                                                  e1[1] - e0[1])})
                         R["cpu"].append(row)
                         log("cpu n=%d %s r%d po@%dms profile %s: %.1f us/pass %.3f%% core; pgws %s; floor %.1f us"
                             % (n, state, r, interval, prof,

@@ -7,8 +7,8 @@
  * sampler keeps its pool table in local memory, with a hash from key to
  * slot; a full table sends new pools to the overflow slot.  Each status
  * slot remembers the pool slot of the backend last seen in it, so a steady
- * backend, in a pool or in the overflow pool, costs no key and no lookup.  A new
- * connection is counted once pending.c hands it over (see PoPendingConn).
+ * backend (in a pool or the overflow pool) costs no key and no lookup.  A
+ * new connection is counted once pending.c hands it over (see PoPendingConn).
  *
  * Layer 3.
  *
@@ -225,7 +225,7 @@ pool_slot_for(const PoPoolKey *key, TimestampTz now)
 			break;
 	if (free_pool_slots <= 0 || slot >= po_max_pools)
 	{
-		free_pool_slots = 0;	/* the second cannot happen */
+		free_pool_slots = 0;	/* full, or (cannot happen) none found */
 		return use_overflow_slot();
 	}
 
